@@ -1,0 +1,4 @@
+//! # elbo-classic
+//!
+//! Variational inference in closed form: coordinate-ascent (CAVI) updates on
+//! dense linear algebra, no deep-learning framework.

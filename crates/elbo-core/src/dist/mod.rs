@@ -1,0 +1,1 @@
+//! Distributions. (Being written.)
