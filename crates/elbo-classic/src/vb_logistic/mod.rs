@@ -1,0 +1,1 @@
+//! Variational Bayesian logistic regression (being written).

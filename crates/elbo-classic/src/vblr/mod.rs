@@ -1,0 +1,1 @@
+//! Variational Bayesian linear regression (being written).
