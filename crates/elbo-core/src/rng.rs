@@ -1,6 +1,6 @@
 //! The seeded random-number generator used throughout elbo.
 //!
-//! Every random draw in elbo comes from a [`ChaCha8Rng`] seeded from one
+//! Every random draw in elbo comes from a ChaCha8 generator ([`ElboRng`]) seeded from one
 //! `u64`, so every run is reproducible from its `--seed`, on every platform
 //! and across releases of `rand` (ChaCha's stream is specified).
 

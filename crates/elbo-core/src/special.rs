@@ -43,7 +43,7 @@ pub fn ln_gamma(x: f64) -> f64 {
     while z < SHIFT {
         prod *= z;
         z += 1.0;
-        if prod > 1e280 || prod < 1e-280 {
+        if !(1e-280..=1e280).contains(&prod) {
             shift += prod.ln();
             prod = 1.0;
         }
@@ -120,7 +120,7 @@ pub fn multi_digamma_half(nu: f64, d: usize) -> f64 {
 /// Returns −∞ for an empty slice or when every x_i is −∞.
 pub fn log_sum_exp(xs: &[f64]) -> f64 {
     let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY || m == f64::INFINITY || m.is_nan() {
+    if m.is_infinite() || m.is_nan() {
         return if xs.iter().any(|x| x.is_nan()) {
             f64::NAN
         } else {
@@ -215,7 +215,7 @@ mod tests {
                 0.25,
                 -EULER_GAMMA - std::f64::consts::FRAC_PI_2 - 3.0 * std::f64::consts::LN_2,
             ),
-            (1e-3, -1_000.575_571_931_810_28),
+            (1e-3, -1_000.575_571_931_810_3),
             (-0.5, 0.036_489_973_978_576_52),
             (1e4, 9.210_290_371_142_849),
         ];

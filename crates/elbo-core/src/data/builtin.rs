@@ -71,17 +71,22 @@ const DIABETES_Y_GZ: &[u8] = include_bytes!("../../../../data/diabetes_target.cs
 
 fn gunzip(name: &str, bytes: &[u8]) -> Result<String> {
     let mut s = String::new();
-    flate2::read::GzDecoder::new(bytes).read_to_string(&mut s).map_err(|e| Error::Parse {
-        path: name.into(),
-        line: 0,
-        problem: format!("embedded data is corrupt: {e}"),
-    })?;
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut s)
+        .map_err(|e| Error::Parse {
+            path: name.into(),
+            line: 0,
+            problem: format!("embedded data is corrupt: {e}"),
+        })?;
     Ok(s)
 }
 
 fn text(name: &str, bytes: &[u8]) -> Result<String> {
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| Error::Parse { path: name.into(), line: 0, problem: "embedded data is not UTF-8".into() })
+    String::from_utf8(bytes.to_vec()).map_err(|_| Error::Parse {
+        path: name.into(),
+        line: 0,
+        problem: "embedded data is not UTF-8".into(),
+    })
 }
 
 /// Split off the last column of `d.x` as an integer label target.
@@ -97,8 +102,16 @@ fn last_column_target(mut d: Dataset, target: &str) -> Dataset {
 /// The 30 feature names of the breast-cancer data, as scikit-learn gives them.
 fn breast_cancer_names() -> Vec<String> {
     const BASE: [&str; 10] = [
-        "radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
-        "concave points", "symmetry", "fractal dimension",
+        "radius",
+        "texture",
+        "perimeter",
+        "area",
+        "smoothness",
+        "compactness",
+        "concavity",
+        "concave points",
+        "symmetry",
+        "fractal dimension",
     ];
     let mut v: Vec<String> = BASE.iter().map(|b| format!("mean {b}")).collect();
     v.extend(BASE.iter().map(|b| format!("{b} error")));
@@ -115,7 +128,9 @@ pub fn builtin(name: &str, seed: u64) -> Result<Dataset> {
         "digits" => {
             let d = parse_csv(&gunzip(name, DIGITS_GZ)?, p)?.into_dataset(None)?;
             let mut d = last_column_target(d, "label");
-            d.feature_names = (0..64).map(|i| format!("pixel_{}_{}", i / 8, i % 8)).collect();
+            d.feature_names = (0..64)
+                .map(|i| format!("pixel_{}_{}", i / 8, i % 8))
+                .collect();
             d
         }
         "breast-cancer" => {
@@ -131,9 +146,13 @@ pub fn builtin(name: &str, seed: u64) -> Result<Dataset> {
             let x = parse_csv(&gunzip(name, DIABETES_X_GZ)?, p)?;
             let y = parse_csv(&gunzip(name, DIABETES_Y_GZ)?, p)?;
             if y.data.nrows() != x.data.nrows() || y.data.ncols() != 1 {
-                return Err(Error::Shape("embedded diabetes target does not match its inputs".into()));
+                return Err(Error::Shape(
+                    "embedded diabetes target does not match its inputs".into(),
+                ));
             }
-            let names = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"];
+            let names = [
+                "age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
+            ];
             let yv: Array1<f64> = y.data.index_axis(Axis(1), 0).to_owned();
             Dataset {
                 name: name.into(),
@@ -148,7 +167,11 @@ pub fn builtin(name: &str, seed: u64) -> Result<Dataset> {
             return Err(Error::Unknown {
                 kind: "data set",
                 name: name.into(),
-                choices: BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>().join(", "),
+                choices: BUILTINS
+                    .iter()
+                    .map(|b| b.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
     };
@@ -171,7 +194,11 @@ mod tests {
         ];
         for (name, n, d, has_y) in shapes {
             let ds = builtin(name, 0).unwrap();
-            assert_eq!((ds.n_samples(), ds.n_features(), ds.y.is_some()), (n, d, has_y), "{name}");
+            assert_eq!(
+                (ds.n_samples(), ds.n_features(), ds.y.is_some()),
+                (n, d, has_y),
+                "{name}"
+            );
             assert_eq!(ds.feature_names.len(), d, "{name}");
             assert!(ds.x.iter().all(|v| v.is_finite()));
         }
@@ -190,12 +217,19 @@ mod tests {
         assert_eq!(d.y.unwrap()[0], 151.0);
         assert_eq!(d.x[[0, 0]], 59.0);
         let g = builtin("digits", 0).unwrap();
-        assert!(g.y.unwrap().iter().all(|&v| (0.0..=9.0).contains(&v) && v.fract() == 0.0));
+        assert!(
+            g.y.unwrap()
+                .iter()
+                .all(|&v| (0.0..=9.0).contains(&v) && v.fract() == 0.0)
+        );
     }
 
     #[test]
     fn unknown_name_lists_the_choices() {
         let e = builtin("iris", 0).unwrap_err().to_string();
-        assert!(e.starts_with("unknown data set `iris`; expected one of: faithful, digits"), "{e}");
+        assert!(
+            e.starts_with("unknown data set `iris`; expected one of: faithful, digits"),
+            "{e}"
+        );
     }
 }

@@ -43,7 +43,11 @@ impl Table {
         match column.parse::<i64>() {
             Ok(j) if (0..d).contains(&j) => Ok(j as usize),
             Ok(j) if (-d..0).contains(&j) => Ok((d + j) as usize),
-            _ => Err(Error::Unknown { kind: "column", name: column.to_string(), choices: names.join(", ") }),
+            _ => Err(Error::Unknown {
+                kind: "column",
+                name: column.to_string(),
+                choices: names.join(", "),
+            }),
         }
     }
 
@@ -51,9 +55,19 @@ impl Table {
     /// [`Table::column_index`]), or keep every column as input.
     pub fn into_dataset(self, target: Option<&str>) -> Result<Dataset> {
         let names = self.column_names();
-        let name = self.path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = self
+            .path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match target {
-            None => Ok(Dataset { name, x: self.data, y: None, feature_names: names, target_name: None }),
+            None => Ok(Dataset {
+                name,
+                x: self.data,
+                y: None,
+                feature_names: names,
+                target_name: None,
+            }),
             Some(t) => {
                 let j = self.column_index(t)?;
                 if self.data.ncols() < 2 {
@@ -67,7 +81,13 @@ impl Table {
                 let x = self.data.select(ndarray::Axis(1), &keep);
                 let y: Array1<f64> = self.data.column(j).to_owned();
                 let feature_names = keep.iter().map(|&c| names[c].clone()).collect();
-                Ok(Dataset { name, x, y: Some(y), feature_names, target_name: Some(names[j].clone()) })
+                Ok(Dataset {
+                    name,
+                    x,
+                    y: Some(y),
+                    feature_names,
+                    target_name: Some(names[j].clone()),
+                })
             }
         }
     }
@@ -75,17 +95,26 @@ impl Table {
 
 /// Read a numeric CSV file (see the module documentation for the rules).
 pub fn read_csv(path: &Path) -> Result<Table> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let text = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s).map_err(|e| {
-            Error::Parse { path: path.to_path_buf(), line: 0, problem: format!("not a valid gzip file: {e}") }
-        })?;
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s)
+            .map_err(|e| Error::Parse {
+                path: path.to_path_buf(),
+                line: 0,
+                problem: format!("not a valid gzip file: {e}"),
+            })?;
         s
     } else {
         String::from_utf8(bytes).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
-            line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
+            line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
             problem: "not UTF-8 text (is this a CSV file?)".into(),
         })?
     };
@@ -106,41 +135,80 @@ fn split(line: &str, d: Delim) -> Vec<&str> {
 }
 
 fn unquote(s: &str) -> &str {
-    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
 }
 
 /// Parse CSV text; `path` only names the source in errors.
 pub fn parse_csv(text: &str, path: &Path) -> Result<Table> {
-    let err = |line: usize, problem: String| Error::Parse { path: path.to_path_buf(), line, problem };
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r'))).filter(|(_, l)| !l.trim().is_empty());
-    let Some((first_no, first)) = lines.next() else {
-        return Err(err(1, "the file is empty: no header and no data rows".into()));
+    let err = |line: usize, problem: String| Error::Parse {
+        path: path.to_path_buf(),
+        line,
+        problem,
     };
-    let delim = [',', '\t', ';'].into_iter().find(|&c| first.contains(c)).map_or(Delim::Whitespace, Delim::Char);
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((first_no, first)) = lines.next() else {
+        return Err(err(
+            1,
+            "the file is empty: no header and no data rows".into(),
+        ));
+    };
+    let delim = [',', '\t', ';']
+        .into_iter()
+        .find(|&c| first.contains(c))
+        .map_or(Delim::Whitespace, Delim::Char);
     let first_fields = split(first, delim);
     let ncols = first_fields.len();
-    let is_header = first_fields.iter().any(|f| unquote(f).parse::<f64>().is_err());
-    let header = is_header.then(|| first_fields.iter().map(|f| unquote(f).to_string()).collect::<Vec<_>>());
+    let is_header = first_fields
+        .iter()
+        .any(|f| unquote(f).parse::<f64>().is_err());
+    let header = is_header.then(|| {
+        first_fields
+            .iter()
+            .map(|f| unquote(f).to_string())
+            .collect::<Vec<_>>()
+    });
     let col_name = |j: usize| match &header {
         Some(h) => format!("column {} (`{}`)", j + 1, h[j]),
         None => format!("column {}", j + 1),
     };
     let mut values = Vec::new();
     let mut nrows = 0;
-    let rows = std::iter::once((first_no, first)).filter(|_| !is_header).chain(lines);
+    let rows = std::iter::once((first_no, first))
+        .filter(|_| !is_header)
+        .chain(lines);
     for (no, line) in rows {
         let fields = split(line, delim);
         if fields.len() != ncols {
-            return Err(err(no, format!("expected {ncols} fields, found {} (ragged row)", fields.len())));
+            return Err(err(
+                no,
+                format!(
+                    "expected {ncols} fields, found {} (ragged row)",
+                    fields.len()
+                ),
+            ));
         }
         for (j, f) in fields.iter().enumerate() {
             let f = unquote(f);
             if f.is_empty() {
                 return Err(err(no, format!("{} is empty (missing value)", col_name(j))));
             }
-            let v: f64 = f.parse().map_err(|_| err(no, format!("{}: `{f}` is not a number", col_name(j))))?;
+            let v: f64 = f
+                .parse()
+                .map_err(|_| err(no, format!("{}: `{f}` is not a number", col_name(j))))?;
             if !v.is_finite() {
-                return Err(err(no, format!("{}: `{f}` is not a finite number (NaN and infinity are not allowed)", col_name(j))));
+                return Err(err(
+                    no,
+                    format!(
+                        "{}: `{f}` is not a finite number (NaN and infinity are not allowed)",
+                        col_name(j)
+                    ),
+                ));
             }
             values.push(v);
         }
@@ -150,7 +218,11 @@ pub fn parse_csv(text: &str, path: &Path) -> Result<Table> {
         return Err(err(first_no, "no data rows (only a header)".into()));
     }
     let data = Array2::from_shape_vec((nrows, ncols), values).map_err(|e| err(0, e.to_string()))?;
-    Ok(Table { path: path.to_path_buf(), header, data })
+    Ok(Table {
+        path: path.to_path_buf(),
+        header,
+        data,
+    })
 }
 
 #[cfg(test)]
@@ -164,7 +236,10 @@ mod tests {
     #[test]
     fn header_is_optional_and_delimiters_are_detected() {
         let t = parse("\"a\",\"b\"\n1,2\n3,4.5\n").unwrap();
-        assert_eq!(t.header.as_deref(), Some(&["a".to_string(), "b".to_string()][..]));
+        assert_eq!(
+            t.header.as_deref(),
+            Some(&["a".to_string(), "b".to_string()][..])
+        );
         assert_eq!(t.data, ndarray::array![[1.0, 2.0], [3.0, 4.5]]);
         let t = parse("1 2\n  3   4\n\n").unwrap();
         assert!(t.header.is_none());
@@ -181,11 +256,20 @@ mod tests {
         let e = parse("a,b\n1,2\n3,x\n").unwrap_err().to_string();
         assert_eq!(e, "t.csv:3: column 2 (`b`): `x` is not a number");
         let e = parse("1,2\n3,NaN\n").unwrap_err().to_string();
-        assert!(e.starts_with("t.csv:2: column 2: `NaN` is not a finite number"), "{e}");
+        assert!(
+            e.starts_with("t.csv:2: column 2: `NaN` is not a finite number"),
+            "{e}"
+        );
         let e = parse("1,2,3\n1,,2\n").unwrap_err().to_string();
         assert_eq!(e, "t.csv:2: column 2 is empty (missing value)");
-        assert_eq!(parse("").unwrap_err().to_string(), "t.csv:1: the file is empty: no header and no data rows");
-        assert_eq!(parse("a,b\n").unwrap_err().to_string(), "t.csv:1: no data rows (only a header)");
+        assert_eq!(
+            parse("").unwrap_err().to_string(),
+            "t.csv:1: the file is empty: no header and no data rows"
+        );
+        assert_eq!(
+            parse("a,b\n").unwrap_err().to_string(),
+            "t.csv:1: no data rows (only a header)"
+        );
     }
 
     #[test]
@@ -203,7 +287,9 @@ mod tests {
 
     #[test]
     fn missing_file_names_the_file() {
-        let e = read_csv(Path::new("no/such/file.csv")).unwrap_err().to_string();
+        let e = read_csv(Path::new("no/such/file.csv"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("no/such/file.csv: "), "{e}");
     }
 }

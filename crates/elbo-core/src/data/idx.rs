@@ -65,21 +65,26 @@ impl Idx {
     /// (`1/255` maps bytes to [0, 1]).
     pub fn to_matrix(&self, scale: f64) -> Array2<f64> {
         let n = self.shape.first().copied().unwrap_or(0);
-        let d = if n == 0 { 0 } else { self.len() / n };
+        let d = self.len().checked_div(n).unwrap_or(0);
         Array2::from_shape_fn((n, d), |(i, j)| self.value(i * d + j) * scale)
     }
 }
 
 /// Read an IDX file, gzip-compressed or not (detected from its first bytes).
 pub fn read_idx(path: &Path) -> Result<Idx> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut raw).map_err(|e| Error::Parse {
-            path: path.to_path_buf(),
-            line: 0,
-            problem: format!("not a valid gzip file: {e}"),
-        })?;
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::Parse {
+                path: path.to_path_buf(),
+                line: 0,
+                problem: format!("not a valid gzip file: {e}"),
+            })?;
         parse_idx(&raw, path)
     } else {
         parse_idx(&bytes, path)
@@ -89,12 +94,22 @@ pub fn read_idx(path: &Path) -> Result<Idx> {
 /// Parse IDX bytes; `path` only names the source in errors (`line` is the
 /// byte offset of the problem).
 pub fn parse_idx(b: &[u8], path: &Path) -> Result<Idx> {
-    let err = |offset: usize, problem: String| Error::Parse { path: path.to_path_buf(), line: offset, problem };
+    let err = |offset: usize, problem: String| Error::Parse {
+        path: path.to_path_buf(),
+        line: offset,
+        problem,
+    };
     if b.len() < 4 {
-        return Err(err(0, format!("too short for an IDX header ({} bytes)", b.len())));
+        return Err(err(
+            0,
+            format!("too short for an IDX header ({} bytes)", b.len()),
+        ));
     }
     if b[0] != 0 || b[1] != 0 {
-        return Err(err(0, "bad magic number: an IDX file starts with two zero bytes".into()));
+        return Err(err(
+            0,
+            "bad magic number: an IDX file starts with two zero bytes".into(),
+        ));
     }
     let (type_code, ndim) = (b[2], b[3] as usize);
     let width = match type_code {
@@ -109,16 +124,31 @@ pub fn parse_idx(b: &[u8], path: &Path) -> Result<Idx> {
     }
     let header = 4 + 4 * ndim;
     if b.len() < header {
-        return Err(err(b.len(), format!("header truncated: {ndim} dimensions need {header} bytes")));
+        return Err(err(
+            b.len(),
+            format!("header truncated: {ndim} dimensions need {header} bytes"),
+        ));
     }
-    let shape: Vec<usize> =
-        (0..ndim).map(|i| u32::from_be_bytes([b[4 + 4 * i], b[5 + 4 * i], b[6 + 4 * i], b[7 + 4 * i]]) as usize).collect();
-    let count = shape.iter().try_fold(1usize, |a, &s| a.checked_mul(s)).ok_or_else(|| err(4, "dimensions overflow".into()))?;
-    let need = count.checked_mul(width).and_then(|n| n.checked_add(header)).ok_or_else(|| err(4, "dimensions overflow".into()))?;
+    let shape: Vec<usize> = (0..ndim)
+        .map(|i| {
+            u32::from_be_bytes([b[4 + 4 * i], b[5 + 4 * i], b[6 + 4 * i], b[7 + 4 * i]]) as usize
+        })
+        .collect();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &s| a.checked_mul(s))
+        .ok_or_else(|| err(4, "dimensions overflow".into()))?;
+    let need = count
+        .checked_mul(width)
+        .and_then(|n| n.checked_add(header))
+        .ok_or_else(|| err(4, "dimensions overflow".into()))?;
     if b.len() != need {
         return Err(err(
             b.len().min(need),
-            format!("shape {shape:?} needs {need} bytes but the file has {} (truncated or padded)", b.len()),
+            format!(
+                "shape {shape:?} needs {need} bytes but the file has {} (truncated or padded)",
+                b.len()
+            ),
         ));
     }
     let body = &b[header..];
@@ -126,10 +156,26 @@ pub fn parse_idx(b: &[u8], path: &Path) -> Result<Idx> {
     let data = match type_code {
         0x08 => IdxData::U8(body.to_vec()),
         0x09 => IdxData::I8(body.iter().map(|&x| x as i8).collect()),
-        0x0B => IdxData::I16(chunks(2).map(|c| i16::from_be_bytes([c[0], c[1]])).collect()),
-        0x0C => IdxData::I32(chunks(4).map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect()),
-        0x0D => IdxData::F32(chunks(4).map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect()),
-        _ => IdxData::F64(chunks(8).map(|c| f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect()),
+        0x0B => IdxData::I16(
+            chunks(2)
+                .map(|c| i16::from_be_bytes([c[0], c[1]]))
+                .collect(),
+        ),
+        0x0C => IdxData::I32(
+            chunks(4)
+                .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
+        0x0D => IdxData::F32(
+            chunks(4)
+                .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
+        _ => IdxData::F64(
+            chunks(8)
+                .map(|c| f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
+        ),
     };
     Ok(Idx { shape, data })
 }
@@ -155,7 +201,10 @@ mod tests {
         let plain = dir.path().join("img-idx3-ubyte");
         std::fs::write(&plain, &bytes).unwrap();
         let gz = dir.path().join("img-idx3-ubyte.gz");
-        let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::default(),
+        );
         enc.write_all(&bytes).unwrap();
         enc.finish().unwrap();
         for p in [&plain, &gz] {
@@ -182,10 +231,15 @@ mod tests {
     fn bad_files_name_the_problem() {
         let p = Path::new("x.idx");
         let e = parse_idx(&[1, 0, 8, 1], p).unwrap_err().to_string();
-        assert_eq!(e, "x.idx:0: bad magic number: an IDX file starts with two zero bytes");
+        assert_eq!(
+            e,
+            "x.idx:0: bad magic number: an IDX file starts with two zero bytes"
+        );
         let e = parse_idx(&[0, 0, 0x42, 1], p).unwrap_err().to_string();
         assert_eq!(e, "x.idx:2: unknown IDX type code 0x42");
-        let e = parse_idx(&idx_u8(&[3], &[1, 2]), p).unwrap_err().to_string();
+        let e = parse_idx(&idx_u8(&[3], &[1, 2]), p)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs 11 bytes but the file has 10"), "{e}");
         let e = parse_idx(&[0, 0], p).unwrap_err().to_string();
         assert!(e.contains("too short"), "{e}");

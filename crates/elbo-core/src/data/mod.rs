@@ -7,8 +7,8 @@
 mod builtin;
 mod csv;
 mod idx;
-mod transform;
 pub mod synthetic;
+mod transform;
 
 pub use builtin::{BUILTINS, BuiltinInfo, builtin};
 pub use csv::{Table, parse_csv, read_csv};

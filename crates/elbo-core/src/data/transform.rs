@@ -24,10 +24,20 @@ impl Standardizer {
         if x.nrows() == 0 {
             return Err(Error::Data("cannot standardise zero rows".into()));
         }
-        let mean = x.mean_axis(Axis(0)).ok_or_else(|| Error::Data("no rows".into()))?;
+        let mean = x
+            .mean_axis(Axis(0))
+            .ok_or_else(|| Error::Data("no rows".into()))?;
         let std = x.std_axis(Axis(0), 0.0);
-        if let Some(j) = std.iter().zip(&mean).position(|(&s, &m)| !(s > 1e-12 * (1.0 + m.abs()))) {
-            return Err(Error::Data(format!("column {} is constant (value {}); remove it before fitting", j + 1, mean[j])));
+        if let Some(j) = std
+            .iter()
+            .zip(&mean)
+            .position(|(&s, &m)| s.is_nan() || s <= 1e-12 * (1.0 + m.abs()))
+        {
+            return Err(Error::Data(format!(
+                "column {} is constant (value {}); remove it before fitting",
+                j + 1,
+                mean[j]
+            )));
         }
         Ok(Self { mean, std })
     }
@@ -54,7 +64,11 @@ pub fn shuffled_indices(n: usize, seed: u64) -> Vec<usize> {
 /// indices cut into `k` nearly equal test folds.
 pub fn kfold_indices(n: usize, k: usize, seed: u64) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
     if k < 2 || k > n {
-        return Err(Error::invalid("folds", k, "between 2 and the number of rows"));
+        return Err(Error::invalid(
+            "folds",
+            k,
+            "between 2 and the number of rows",
+        ));
     }
     let idx = shuffled_indices(n, seed);
     Ok((0..k)
@@ -82,8 +96,13 @@ mod tests {
             assert!((z.column(j).std(0.0) - 1.0).abs() < 1e-14);
         }
         assert!((s.inverse(z.view()) - &x).iter().all(|d| d.abs() < 1e-12));
-        let e = Standardizer::fit(array![[1.0, 5.0], [2.0, 5.0]].view()).unwrap_err().to_string();
-        assert_eq!(e, "invalid data: column 2 is constant (value 5); remove it before fitting");
+        let e = Standardizer::fit(array![[1.0, 5.0], [2.0, 5.0]].view())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid data: column 2 is constant (value 5); remove it before fitting"
+        );
     }
 
     #[test]

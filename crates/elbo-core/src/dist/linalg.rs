@@ -24,7 +24,9 @@ impl Cholesky {
     pub(crate) fn checked(name: &'static str, a: ArrayView2<f64>) -> Result<(Array2<f64>, Self)> {
         let (r, c) = a.dim();
         if r != c {
-            return Err(Error::Shape(format!("`{name}` must be square, got {r}×{c}")));
+            return Err(Error::Shape(format!(
+                "`{name}` must be square, got {r}×{c}"
+            )));
         }
         if r == 0 {
             return Err(Error::invalid(name, "a 0×0 matrix", "at least 1×1"));
@@ -69,8 +71,8 @@ impl Cholesky {
                     s -= l[(i, k)] * l[(j, k)];
                 }
                 if i == j {
-                    // `!(s > 0)` also rejects NaN.
-                    if !(s > 0.0) {
+                    // Not positive (NaN included): not positive definite.
+                    if s.is_nan() || s <= 0.0 {
                         return None;
                     }
                     l[(i, i)] = s.sqrt();
@@ -80,6 +82,13 @@ impl Cholesky {
             }
         }
         Some(Self { l })
+    }
+
+    /// The factor of diag(s²) from positive `s`: L = diag(s).
+    pub(crate) fn from_diag_sqrt(s: Array1<f64>) -> Self {
+        Self {
+            l: Array2::from_diag(&s),
+        }
     }
 
     /// The dimension D.
@@ -171,7 +180,8 @@ mod tests {
         for (x, y) in c.l().iter().zip(l.iter()) {
             assert_relative_eq!(*x, *y, epsilon = 1e-14);
         }
-        assert_relative_eq!(c.ln_det(), (36.0_f64).ln() * 2.0, epsilon = 1e-13);
+        // |A| = |L|² = (2 · 3 · 1)² = 36.
+        assert_relative_eq!(c.ln_det(), 36f64.ln(), epsilon = 1e-13);
         let eye = a.dot(&c.inverse());
         for i in 0..3 {
             for j in 0..3 {
@@ -195,7 +205,10 @@ mod tests {
     #[test]
     fn rejects_non_square() {
         let a = Array2::<f64>::zeros((2, 3));
-        assert!(matches!(Cholesky::checked("A", a.view()), Err(Error::Shape(_))));
+        assert!(matches!(
+            Cholesky::checked("A", a.view()),
+            Err(Error::Shape(_))
+        ));
     }
 
     #[test]
@@ -227,7 +240,10 @@ mod tests {
 
     #[test]
     fn rejects_indefinite_and_semidefinite() {
-        for a in [array![[1.0, 2.0], [2.0, 1.0]], array![[1.0, 1.0], [1.0, 1.0]]] {
+        for a in [
+            array![[1.0, 2.0], [2.0, 1.0]],
+            array![[1.0, 1.0], [1.0, 1.0]],
+        ] {
             assert!(matches!(
                 Cholesky::checked("A", a.view()),
                 Err(Error::NotPositiveDefinite { what: "A", .. })

@@ -5,21 +5,21 @@
 //!
 //! | type | density | expectations for CAVI |
 //! |---|---|---|
-//! | [`Normal`] | N(x \| μ, σ²), PRML (1.46) | E[x²] |
-//! | [`DiagGaussian`] | Π_i N(x_i \| μ_i, σ_i²) | E[x_i²] |
+//! | [`Normal`] | N(x \| μ, σ²), PRML (1.46) | E\[x²\] |
+//! | [`DiagGaussian`] | Π_i N(x_i \| μ_i, σ_i²) | E\[x_i²\] |
 //! | [`Gaussian`] | N(x \| μ, Σ), PRML (2.43) / (B.37) | E[x xᵀ] (2.62) |
-//! | [`Gamma`] | Gam(λ \| a, b), rate b, PRML (B.26) | E[λ] = a/b, E[ln λ] (B.30) |
-//! | [`Wishart`] | W(Λ \| W, ν), PRML (B.78) | E[Λ] = νW (B.80), E[ln \|Λ\|] (B.81) |
+//! | [`Gamma`] | Gam(λ \| a, b), rate b, PRML (B.26) | E\[λ\] = a/b, E[ln λ] (B.30) |
+//! | [`Wishart`] | W(Λ \| W, ν), PRML (B.78) | E\[Λ\] = νW (B.80), E[ln \|Λ\|] (B.81) |
 //! | [`Dirichlet`] | Dir(μ \| α), PRML (B.16) | E[ln μ_k] (B.21, 10.66) |
 //! | [`Beta`] | Beta(μ \| a, b), PRML (B.6) | E[ln μ], E[ln(1 − μ)] |
 //! | [`StudentT`] | St(x \| μ, λ, ν), PRML (2.159) | — (no closed-form KL) |
 //! | [`MultiStudentT`] | St(x \| μ, Λ, ν), PRML (2.162) | — (no closed-form KL) |
 //!
 //! Conventions follow PRML throughout: Gamma's second parameter is a
-//! **rate**; the Wishart's W is the scale matrix (E[Λ] = νW); Student-t
+//! **rate**; the Wishart's W is the scale matrix (E\[Λ\] = νW); Student-t
 //! distributions are parameterised by a precision λ (or Λ), not a scale.
 //!
-//! Parameters are checked in `new` and give an [`Error`](crate::Error),
+//! Parameters are checked in `new` and give an [`crate::Error`],
 //! never a panic. Methods that take a point or another distribution of a
 //! different dimension panic (a caller's shape bug, as in faer); their docs
 //! say so under *Panics*.
@@ -87,7 +87,11 @@ fn positive(name: &'static str, v: f64) -> Result<f64> {
 /// (a − 1) ln x with the convention 0 · ln 0 = 0 when a = 1, so that
 /// densities such as Beta(1, 1) are finite at the ends of their support.
 fn xlogy(a_minus_1: f64, ln_x: f64) -> f64 {
-    if a_minus_1 == 0.0 { 0.0 } else { a_minus_1 * ln_x }
+    if a_minus_1 == 0.0 {
+        0.0
+    } else {
+        a_minus_1 * ln_x
+    }
 }
 
 #[cfg(test)]

@@ -63,7 +63,10 @@ pub(crate) fn integrate_01(f: impl Fn(f64, f64) -> f64) -> f64 {
 
 /// ∫₀^∞ f(x) dx via x = u/(1 − u).
 pub(crate) fn integrate_0_inf(f: impl Fn(f64) -> f64) -> f64 {
-    integrate_01(|u, v| f(u / v) / (v * v))
+    integrate_01(|u, v| {
+        let fx = f(u / v);
+        if fx == 0.0 { 0.0 } else { fx / v / v }
+    })
 }
 
 /// ∫_{−∞}^{∞} f(x) dx as the sum of two half-lines about `c`, scaled by `s`.
