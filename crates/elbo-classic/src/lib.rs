@@ -16,6 +16,8 @@
 
 pub mod basis;
 pub mod error;
+pub mod kmeans;
+pub mod mixture;
 pub mod vb_logistic;
 pub mod vblr;
 

@@ -1,0 +1,160 @@
+//! One module per subcommand, and the run protocol the model commands share.
+//!
+//! A model command is two steps (ripgrep's low/high arguments):
+//! `prepare(Args)` validates the flags, loads the data and fixes the run's
+//! identity (model, dataset, seed, resolved config) and output directory;
+//! [`Prepared::execute`] does the work and returns a [`ModelRun`] (metrics,
+//! figures, summary) without touching the disk. [`run_model`] checks the
+//! output directory *before* the work, then writes everything through
+//! [`RunDir`] (temporary directory, renamed on success). `reproduce` calls
+//! the same two steps and writes each run into a sub-directory of its own.
+
+pub mod bench;
+pub mod data;
+pub mod reproduce;
+pub mod vb_logistic;
+pub mod vblr;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::cli::Command;
+use crate::output::{self, RunDir, RunId};
+use crate::progress::Progress;
+
+/// A figure of a run: file name, title (for the report) and SVG text.
+#[derive(Debug, Clone)]
+pub struct FigureFile {
+    /// File name inside the run directory (`fit.svg`).
+    pub file: String,
+    /// What it shows, for the report.
+    pub title: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// What a finished model run produced.
+#[derive(Debug, Clone)]
+pub struct ModelRun {
+    /// The finished `metrics.json`.
+    pub metrics: Value,
+    /// Figures, in the order the report shows them.
+    pub figures: Vec<FigureFile>,
+    /// A few lines for stdout.
+    pub summary: Vec<String>,
+    /// Warnings (e.g. not converged), one line each, for stderr.
+    pub warnings: Vec<String>,
+}
+
+impl ModelRun {
+    /// Write `metrics.json` and the figures under `prefix` (`""` or
+    /// `"fig10_9/"`) inside `dir`.
+    pub fn write_into(&self, dir: &RunDir, prefix: &str) -> anyhow::Result<()> {
+        for f in &self.figures {
+            dir.write(&format!("{prefix}{}", f.file), &f.svg)?;
+        }
+        // metrics.json last: a directory holding it is complete.
+        dir.write_json(&format!("{prefix}metrics.json"), &self.metrics)
+    }
+}
+
+/// A validated model run, ready to execute.
+pub trait Prepared {
+    /// The run's identity (what `metrics.json` will say it is).
+    fn id(&self) -> &RunId;
+    /// Where it writes: `--out`, or `out/<model>-<dataset>-<seed>`.
+    fn out_dir(&self) -> PathBuf;
+    /// Whether `--force` was given.
+    fn force(&self) -> bool;
+    /// Label for the progress line.
+    fn label(&self) -> String;
+    /// Do the work.
+    fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun>;
+}
+
+/// The model commands' second step: validate and load. Other commands are
+/// handed back unchanged. Adding a model means one arm here.
+pub fn prepare_model(command: Command) -> anyhow::Result<Result<Box<dyn Prepared>, Command>> {
+    Ok(match command {
+        Command::Vblr(a) => Ok(Box::new(vblr::prepare(a)?)),
+        Command::VbLogistic(a) => Ok(Box::new(vb_logistic::prepare(a)?)),
+        other => Err(other),
+    })
+}
+
+/// The default output directory of a run.
+pub fn default_out(model: &str, dataset: &str, seed: u64) -> PathBuf {
+    PathBuf::from("out").join(format!("{model}-{}-{seed}", output::slug(dataset)))
+}
+
+/// Check the output directory, execute, write, print the summary.
+pub fn run_model(prepared: &dyn Prepared) -> anyhow::Result<()> {
+    let out = prepared.out_dir();
+    output::check_target(&out, prepared.id(), prepared.force())?;
+    let run = {
+        let mut progress = Progress::new(&prepared.label());
+        prepared.execute(&mut progress)?
+    };
+    let dir = RunDir::create(&out, prepared.id().clone(), prepared.force())?;
+    run.write_into(&dir, "")?;
+    let path = dir.commit()?;
+    let mut stderr = std::io::stderr().lock();
+    for w in &run.warnings {
+        // Nothing sensible to do if stderr is closed.
+        let _ = writeln!(stderr, "elbo: warning: {w}");
+    }
+    let mut stdout = std::io::stdout().lock();
+    for line in &run.summary {
+        writeln!(stdout, "{line}").context("writing the summary")?;
+    }
+    let files: Vec<&str> = std::iter::once("metrics.json")
+        .chain(run.figures.iter().map(|f| f.file.as_str()))
+        .collect();
+    writeln!(stdout, "wrote {} ({})", path.display(), files.join(", "))
+        .context("writing the summary")?;
+    Ok(())
+}
+
+/// A float flag must be finite and inside `ok`; `name` is the flag.
+pub fn check_range(
+    name: &str,
+    v: f64,
+    ok: impl Fn(f64) -> bool,
+    expected: &str,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        v.is_finite() && ok(v),
+        "--{name} must be {expected}, got {v}"
+    );
+    Ok(())
+}
+
+/// Format a float for a summary line: 4 significant digits.
+pub fn fmt_num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let mag = v.abs().log10().floor() as i32;
+    if (-3..6).contains(&mag) {
+        let decimals = (3 - mag).max(0) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_short() {
+        assert_eq!(fmt_num(-12.3456), "-12.35");
+        assert_eq!(fmt_num(0.012344), "0.01234");
+        assert_eq!(fmt_num(1.5e-7), "1.500e-7");
+        assert_eq!(fmt_num(123456.0), "123456");
+    }
+}

@@ -1,0 +1,217 @@
+//! `--data NAME|PATH`: a built-in data set (`elbo_core::data::builtin`), a
+//! synthetic one generated from the seed, or a CSV / IDX file.
+
+use std::path::Path;
+
+use anyhow::{Context, bail, ensure};
+use elbo_core::data::{BUILTINS, Dataset, builtin, read_csv, read_idx};
+use ndarray::{Array1, Array2};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Synthetic data sets the command line adds to the built-in ones:
+/// (syntax, description).
+pub const SYNTHETIC: &[(&str, &str)] = &[(
+    "sparse[:N,D,K]",
+    "synthetic: N x D standard normal inputs, target from the first K only \
+     (weights ±U(1,2), noise sd 1); default 200,50,5; for ARD",
+)];
+
+/// Load `spec` with `target` selecting the target column of a CSV file.
+/// Synthetic data are drawn with `seed`.
+pub fn load(spec: &str, target: Option<&str>, seed: u64) -> anyhow::Result<Dataset> {
+    ensure!(
+        !spec.trim().is_empty(),
+        "--data is empty; name a data set (see `elbo data list`) or a file"
+    );
+    if let Some(rest) = spec.strip_prefix("sparse") {
+        if rest.is_empty() || rest.starts_with(':') {
+            reject_target(spec, target, Some("t"))?;
+            return sparse(spec, rest.strip_prefix(':'), seed);
+        }
+    }
+    if BUILTINS.iter().any(|b| b.name == spec) {
+        let d = builtin(spec, seed)?;
+        reject_target(spec, target, d.target_name.as_deref())?;
+        return Ok(d);
+    }
+    let path = Path::new(spec);
+    let looks_like_path = path.exists() || spec.contains(['/', '\\', '.']);
+    if !looks_like_path {
+        let names: Vec<&str> = BUILTINS
+            .iter()
+            .map(|b| b.name)
+            .chain(["sparse:N,D,K"])
+            .collect();
+        bail!(
+            "unknown data set `{spec}`; expected one of: {} (or a path to a CSV or IDX file)",
+            names.join(", ")
+        );
+    }
+    if is_idx(path) {
+        let idx = read_idx(path)?;
+        ensure!(
+            target.is_none(),
+            "{spec}: an IDX file holds one array; --target applies to CSV files"
+        );
+        ensure!(
+            idx.shape.first().copied().unwrap_or(0) > 0,
+            "{spec}: the file holds zero items"
+        );
+        let x = idx.to_matrix(1.0);
+        let names = (0..x.ncols()).map(|j| format!("x{j}")).collect();
+        return Ok(Dataset {
+            name: file_name(path),
+            x,
+            y: None,
+            feature_names: names,
+            target_name: None,
+        });
+    }
+    let table = read_csv(path)?;
+    let mut d = table.into_dataset(target)?;
+    d.name = file_name(path);
+    Ok(d)
+}
+
+/// The data set's target, or an error telling the user how to name one.
+pub fn require_target<'a>(d: &'a Dataset, spec: &str) -> anyhow::Result<&'a Array1<f64>> {
+    d.y.as_ref().with_context(|| {
+        format!(
+            "{spec} has no target: name the target column with --target (a name, a 0-based index, \
+             or -1 for the last); columns: {}",
+            d.feature_names.join(", ")
+        )
+    })
+}
+
+/// `--target` only applies to files; a built-in data set brings its own.
+fn reject_target(spec: &str, target: Option<&str>, own: Option<&str>) -> anyhow::Result<()> {
+    match (target, own) {
+        (None, _) => Ok(()),
+        (Some(t), Some(o)) if t == o => Ok(()),
+        (Some(t), Some(o)) => bail!(
+            "--target `{t}`: built-in data set `{spec}` comes with its target `{o}`; --target selects a column of a CSV file"
+        ),
+        (Some(t), None) => bail!("--target `{t}`: built-in data set `{spec}` has no target column"),
+    }
+}
+
+fn is_idx(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|s| s.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    name.contains("-ubyte") || name.contains(".idx")
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// `sparse:N,D,K`: inputs N(0, 1); t = Σ_{j<K} w_j x_j + ε, |w_j| ~ U(1, 2)
+/// with a random sign, ε ~ N(0, 1). Only the first K columns are relevant,
+/// which is what ARD should find.
+fn sparse(spec: &str, args: Option<&str>, seed: u64) -> anyhow::Result<Dataset> {
+    let (n, d, k) = match args {
+        None => (200, 50, 5),
+        Some(a) => {
+            let v: Vec<usize> = a
+                .split(',')
+                .map(|s| s.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .with_context(|| {
+                    format!("`{spec}`: expected sparse:N,D,K with three positive integers")
+                })?;
+            let [n, d, k] = v[..] else {
+                bail!("`{spec}`: expected sparse:N,D,K with three positive integers")
+            };
+            (n, d, k)
+        }
+    };
+    ensure!(n >= 1 && d >= 1, "`{spec}`: N and D must be at least 1");
+    ensure!(
+        k <= d,
+        "`{spec}`: K (relevant features) must be at most D, got K = {k} > D = {d}"
+    );
+    ensure!(
+        n.saturating_mul(d) <= 50_000_000,
+        "`{spec}`: N x D = {} values is too large",
+        n.saturating_mul(d)
+    );
+    let mut rng = elbo_core::rng::seeded(seed);
+    let w: Vec<f64> = (0..k)
+        .map(|_| {
+            let m = rng.random_range(1.0..2.0);
+            if rng.random::<bool>() { m } else { -m }
+        })
+        .collect();
+    let x = Array2::from_shape_simple_fn((n, d), || StandardNormal.sample(&mut rng));
+    let y: Array1<f64> = x
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let eps: f64 = StandardNormal.sample(&mut rng);
+            r.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + eps
+        })
+        .collect::<Vec<f64>>()
+        .into();
+    Ok(Dataset {
+        name: if args.is_some() {
+            spec.to_string()
+        } else {
+            "sparse".into()
+        },
+        x,
+        y: Some(y),
+        feature_names: (0..d).map(|j| format!("x{j}")).collect(),
+        target_name: Some("t".into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_synthetic_and_unknown_names() {
+        let d = load("cubic", None, 1).unwrap();
+        assert_eq!((d.n_samples(), d.n_features()), (10, 1));
+        let s = load("sparse:30,8,2", None, 4).unwrap();
+        assert_eq!((s.n_samples(), s.n_features()), (30, 8));
+        assert_eq!(s.x, load("sparse:30,8,2", None, 4).unwrap().x);
+        assert!(load("sparse:30,8", None, 4).is_err());
+        assert!(
+            load("sparse:3,2,5", None, 4)
+                .unwrap_err()
+                .to_string()
+                .contains("at most D")
+        );
+        let e = load("iris", None, 0).unwrap_err().to_string();
+        assert!(
+            e.starts_with("unknown data set `iris`; expected one of: faithful"),
+            "{e}"
+        );
+        let e = load("diabetes", Some("age"), 0).unwrap_err().to_string();
+        assert!(e.contains("comes with its target `progression`"), "{e}");
+        load("diabetes", Some("progression"), 0).unwrap();
+    }
+
+    #[test]
+    fn files_need_a_target_column_to_regress_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        std::fs::write(&p, "a,b\n1,2\n3,4\n").unwrap();
+        let spec = p.to_str().unwrap();
+        let d = load(spec, None, 0).unwrap();
+        let e = require_target(&d, spec).unwrap_err().to_string();
+        assert!(e.contains("--target") && e.contains("a, b"), "{e}");
+        let d = load(spec, Some("-1"), 0).unwrap();
+        assert_eq!(d.y.unwrap().to_vec(), vec![2.0, 4.0]);
+        let e = load("no/such.csv", None, 0).unwrap_err().to_string();
+        assert!(e.starts_with("no/such.csv: "), "{e}");
+    }
+}

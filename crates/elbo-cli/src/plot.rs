@@ -1,0 +1,410 @@
+//! Figures as SVG (plotters' SVG backend; no bitmap, no font files: text is
+//! left to the viewer's sans-serif).
+//!
+//! A [`Figure`] is a title, axis labels and layers (lines, points, shaded
+//! bands, error bars, bars) drawn in order; [`Figure::to_svg`] renders it to
+//! a string that a run writes to a file and the report inlines.
+
+use anyhow::{anyhow, ensure};
+use plotters::prelude::*;
+
+/// Colours used across figures (colour-blind safe, after Okabe & Ito).
+pub mod colour {
+    use plotters::style::RGBColor;
+    /// Blue.
+    pub const BLUE: RGBColor = RGBColor(0, 114, 178);
+    /// Bluish green.
+    pub const GREEN: RGBColor = RGBColor(0, 158, 115);
+    /// Vermilion.
+    pub const RED: RGBColor = RGBColor(213, 94, 0);
+    /// Grey.
+    pub const GREY: RGBColor = RGBColor(120, 120, 120);
+    /// Black.
+    pub const BLACK: RGBColor = RGBColor(0, 0, 0);
+}
+
+/// One thing drawn on a figure.
+#[derive(Debug, Clone)]
+pub enum Layer {
+    /// A polyline through the points.
+    Line {
+        /// (x, y) in order.
+        points: Vec<(f64, f64)>,
+        /// Colour.
+        colour: RGBColor,
+        /// Legend entry.
+        label: Option<String>,
+    },
+    /// Unconnected markers.
+    Points {
+        /// (x, y).
+        points: Vec<(f64, f64)>,
+        /// Colour.
+        colour: RGBColor,
+        /// Legend entry.
+        label: Option<String>,
+    },
+    /// The region between two curves over the same x.
+    Band {
+        /// x, increasing.
+        x: Vec<f64>,
+        /// The lower curve.
+        lower: Vec<f64>,
+        /// The upper curve.
+        upper: Vec<f64>,
+        /// Colour.
+        colour: RGBColor,
+        /// Opacity in [0, 1].
+        opacity: f64,
+        /// Legend entry.
+        label: Option<String>,
+    },
+    /// Markers with vertical bars y ± half_width.
+    ErrorBars {
+        /// (x, y, half width).
+        points: Vec<(f64, f64, f64)>,
+        /// Colour.
+        colour: RGBColor,
+        /// Legend entry.
+        label: Option<String>,
+    },
+    /// Bars from 0 to a height over [x0, x1].
+    Bars {
+        /// (x0, x1, height).
+        bars: Vec<(f64, f64, f64)>,
+        /// Colour.
+        colour: RGBColor,
+        /// Legend entry.
+        label: Option<String>,
+    },
+}
+
+impl Layer {
+    /// Every (x, y) the layer needs to be visible.
+    fn extent(&self) -> Vec<(f64, f64)> {
+        match self {
+            Layer::Line { points, .. } | Layer::Points { points, .. } => points.clone(),
+            Layer::Band {
+                x, lower, upper, ..
+            } => x
+                .iter()
+                .zip(lower)
+                .map(|(&a, &b)| (a, b))
+                .chain(x.iter().zip(upper).map(|(&a, &b)| (a, b)))
+                .collect(),
+            Layer::ErrorBars { points, .. } => points
+                .iter()
+                .flat_map(|&(x, y, e)| [(x, y - e), (x, y + e)])
+                .collect(),
+            Layer::Bars { bars, .. } => bars
+                .iter()
+                .flat_map(|&(a, b, h)| [(a, 0.0), (b, h)])
+                .collect(),
+        }
+    }
+
+    fn label(&self) -> Option<&str> {
+        match self {
+            Layer::Line { label, .. }
+            | Layer::Points { label, .. }
+            | Layer::Band { label, .. }
+            | Layer::ErrorBars { label, .. }
+            | Layer::Bars { label, .. } => label.as_deref(),
+        }
+    }
+}
+
+/// A figure: title, axis labels, layers.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    title: String,
+    x_label: String,
+    y_label: String,
+    layers: Vec<Layer>,
+    x_range: Option<(f64, f64)>,
+    y_range: Option<(f64, f64)>,
+    size: (u32, u32),
+}
+
+impl Figure {
+    /// An empty figure.
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            layers: Vec::new(),
+            x_range: None,
+            y_range: None,
+            size: (640, 420),
+        }
+    }
+
+    /// Add a layer (drawn after the previous ones).
+    pub fn layer(mut self, layer: Layer) -> Self {
+        self.layers.push(layer);
+        self
+    }
+
+    /// Fix the x range instead of fitting it to the layers.
+    pub fn x_range(mut self, lo: f64, hi: f64) -> Self {
+        self.x_range = Some((lo, hi));
+        self
+    }
+
+    /// Fix the y range instead of fitting it to the layers.
+    pub fn y_range(mut self, lo: f64, hi: f64) -> Self {
+        self.y_range = Some((lo, hi));
+        self
+    }
+
+    /// The ranges: given, or the layers' extent padded by 5 %.
+    fn ranges(&self) -> anyhow::Result<((f64, f64), (f64, f64))> {
+        let pts: Vec<(f64, f64)> = self
+            .layers
+            .iter()
+            .flat_map(Layer::extent)
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        let fit = |vals: Vec<f64>| -> Option<(f64, f64)> {
+            let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if !lo.is_finite() {
+                return None;
+            }
+            let pad = if hi > lo {
+                0.05 * (hi - lo)
+            } else {
+                0.5 * lo.abs().max(1.0)
+            };
+            Some((lo - pad, hi + pad))
+        };
+        let x = self
+            .x_range
+            .or_else(|| fit(pts.iter().map(|p| p.0).collect()));
+        let y = self
+            .y_range
+            .or_else(|| fit(pts.iter().map(|p| p.1).collect()));
+        match (x, y) {
+            (Some(x), Some(y)) => Ok((x, y)),
+            _ => Err(anyhow!(
+                "figure `{}` has no finite values to plot",
+                self.title
+            )),
+        }
+    }
+
+    /// Render to an SVG document.
+    pub fn to_svg(&self) -> anyhow::Result<String> {
+        let ((x0, x1), (y0, y1)) = self.ranges()?;
+        ensure!(
+            x1 > x0 && y1 > y0,
+            "figure `{}` has an empty range",
+            self.title
+        );
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, self.size).into_drawing_area();
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&self.title, ("sans-serif", 18))
+                .margin(12)
+                .x_label_area_size(42)
+                .y_label_area_size(64)
+                .build_cartesian_2d(x0..x1, y0..y1)?;
+            chart
+                .configure_mesh()
+                .x_desc(&self.x_label)
+                .y_desc(&self.y_label)
+                .light_line_style(WHITE.mix(0.0))
+                .label_style(("sans-serif", 12))
+                .draw()?;
+            for layer in &self.layers {
+                let finite = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite();
+                let label = layer.label().map(str::to_string);
+                match layer {
+                    Layer::Line { points, colour, .. } => {
+                        let c = *colour;
+                        let a = chart.draw_series(LineSeries::new(
+                            points.iter().copied().filter(finite),
+                            c.stroke_width(2),
+                        ))?;
+                        if let Some(l) = label {
+                            a.label(l).legend(move |(x, y)| {
+                                PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                            });
+                        }
+                    }
+                    Layer::Points { points, colour, .. } => {
+                        let c = *colour;
+                        let a = chart.draw_series(
+                            points
+                                .iter()
+                                .copied()
+                                .filter(finite)
+                                .map(|p| Circle::new(p, 3, c.filled())),
+                        )?;
+                        if let Some(l) = label {
+                            a.label(l)
+                                .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
+                        }
+                    }
+                    Layer::Band {
+                        x,
+                        lower,
+                        upper,
+                        colour,
+                        opacity,
+                        ..
+                    } => {
+                        let c = colour.mix(*opacity);
+                        let outline: Vec<(f64, f64)> = x
+                            .iter()
+                            .zip(upper)
+                            .map(|(&a, &b)| (a, b))
+                            .chain(x.iter().zip(lower).rev().map(|(&a, &b)| (a, b)))
+                            .filter(finite)
+                            .collect();
+                        let a = chart
+                            .draw_series(std::iter::once(Polygon::new(outline, c.filled())))?;
+                        if let Some(l) = label {
+                            a.label(l).legend(move |(x, y)| {
+                                Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.filled())
+                            });
+                        }
+                    }
+                    Layer::ErrorBars { points, colour, .. } => {
+                        let c = *colour;
+                        let ok: Vec<(f64, f64, f64)> = points
+                            .iter()
+                            .copied()
+                            .filter(|p| p.0.is_finite() && p.1.is_finite() && p.2.is_finite())
+                            .collect();
+                        chart.draw_series(ok.iter().map(|&(x, y, e)| {
+                            PathElement::new(vec![(x, y - e), (x, y + e)], c.mix(0.5))
+                        }))?;
+                        let a = chart.draw_series(
+                            ok.iter()
+                                .map(|&(x, y, _)| Circle::new((x, y), 2, c.filled())),
+                        )?;
+                        if let Some(l) = label {
+                            a.label(l)
+                                .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
+                        }
+                    }
+                    Layer::Bars { bars, colour, .. } => {
+                        let c = *colour;
+                        let a = chart.draw_series(
+                            bars.iter()
+                                .filter(|b| b.0.is_finite() && b.1.is_finite() && b.2.is_finite())
+                                .map(|&(a, b, h)| {
+                                    Rectangle::new([(a, 0.0), (b, h)], c.mix(0.7).filled())
+                                }),
+                        )?;
+                        if let Some(l) = label {
+                            a.label(l).legend(move |(x, y)| {
+                                Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.mix(0.7).filled())
+                            });
+                        }
+                    }
+                }
+            }
+            if self.layers.iter().any(|l| l.label().is_some()) {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK.mix(0.3))
+                    .label_font(("sans-serif", 12))
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .draw()?;
+            }
+            root.present()?;
+        }
+        Ok(svg)
+    }
+}
+
+/// The bound against the iteration (1-based).
+pub fn bound_trace(title: &str, trace: &[f64]) -> Figure {
+    Figure::new(title, "iteration", "lower bound")
+        .layer(Layer::Line {
+            points: trace
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| ((i + 1) as f64, b))
+                .collect(),
+            colour: colour::BLUE,
+            label: None,
+        })
+        .layer(Layer::Points {
+            points: trace
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| ((i + 1) as f64, b))
+                .collect(),
+            colour: colour::BLUE,
+            label: None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_layer_renders_to_svg() {
+        let f = Figure::new("t", "x", "y")
+            .layer(Layer::Band {
+                x: vec![0.0, 1.0],
+                lower: vec![-1.0, -1.0],
+                upper: vec![1.0, 2.0],
+                colour: colour::BLUE,
+                opacity: 0.2,
+                label: Some("±1 sd".into()),
+            })
+            .layer(Layer::Line {
+                points: vec![(0.0, 0.0), (1.0, 1.0)],
+                colour: colour::RED,
+                label: Some("mean".into()),
+            })
+            .layer(Layer::Points {
+                points: vec![(0.5, f64::NAN), (0.5, 0.5)],
+                colour: colour::BLACK,
+                label: None,
+            })
+            .layer(Layer::ErrorBars {
+                points: vec![(0.2, 0.1, 0.3)],
+                colour: colour::GREEN,
+                label: None,
+            })
+            .layer(Layer::Bars {
+                bars: vec![(0.0, 0.1, 0.4)],
+                colour: colour::RED,
+                label: None,
+            });
+        let svg = f.to_svg().unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+        assert!(svg.contains("</svg>") && svg.contains("mean"));
+        let svg = bound_trace("bound", &[-3.0]).to_svg().unwrap();
+        assert!(svg.contains("iteration"));
+    }
+
+    #[test]
+    fn a_figure_with_nothing_finite_is_an_error() {
+        let f = Figure::new("empty", "x", "y").layer(Layer::Points {
+            points: vec![(f64::NAN, 1.0)],
+            colour: colour::BLUE,
+            label: None,
+        });
+        assert!(
+            f.to_svg()
+                .unwrap_err()
+                .to_string()
+                .contains("no finite values")
+        );
+    }
+}

@@ -1,0 +1,633 @@
+//! End-to-end tests of the `elbo` binary: each runs the built binary in a
+//! fresh temporary directory and checks exit codes, stderr and the files
+//! written (ripgrep's `tests/util.rs` pattern).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// A fresh working directory and a way to run `elbo` in it.
+struct Elbo {
+    dir: tempfile::TempDir,
+}
+
+impl Elbo {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.path(name), text).expect("write test file");
+        name.to_string()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_elbo"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("run elbo")
+    }
+
+    /// Run and require success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "elbo {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run and require the error contract: exit 2, exactly one stderr line
+    /// `elbo: …` containing `needle`, no panic; returns that line.
+    fn fails(&self, args: &[&str], needle: &str) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "elbo {args:?}: stderr {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "elbo {args:?}: expected one stderr line, got {stderr:?}"
+        );
+        assert!(lines[0].starts_with("elbo: "), "{stderr}");
+        assert!(
+            lines[0].contains(needle),
+            "elbo {args:?}: `{}` does not mention `{needle}`",
+            lines[0]
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
+        lines[0].to_string()
+    }
+
+    fn metrics(&self, dir: &str) -> Value {
+        let text =
+            std::fs::read_to_string(self.path(dir).join("metrics.json")).expect("metrics.json");
+        serde_json::from_str(&text).expect("valid JSON")
+    }
+
+    /// Every file under `dir`, relative path → bytes.
+    fn snapshot(&self, dir: &str) -> BTreeMap<PathBuf, Vec<u8>> {
+        fn walk(root: &Path, p: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+            for e in std::fs::read_dir(p).expect("read_dir") {
+                let e = e.expect("entry");
+                let path = e.path();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    out.insert(
+                        path.strip_prefix(root).expect("prefix").to_path_buf(),
+                        std::fs::read(&path).expect("read"),
+                    );
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        let root = self.path(dir);
+        walk(&root, &root, &mut out);
+        out
+    }
+
+    /// Names in the working directory (and in `out/`, if present).
+    fn entries(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for d in [self.dir.path().to_path_buf(), self.path("out")] {
+            if let Ok(rd) = std::fs::read_dir(&d) {
+                v.extend(rd.map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()));
+            }
+        }
+        v.sort();
+        v
+    }
+}
+
+const REQUIRED: [&str; 6] = [
+    "model",
+    "dataset",
+    "seed",
+    "config",
+    "wall_seconds",
+    "elbo_trace",
+];
+
+fn assert_required(m: &Value, model: &str) {
+    for k in REQUIRED {
+        assert!(m.get(k).is_some(), "metrics.json lacks `{k}`: {m}");
+    }
+    assert_eq!(m["model"], model);
+    assert!(m["wall_seconds"].as_f64().is_some_and(|s| s >= 0.0));
+    assert!(m["config"].is_object());
+}
+
+/// The bound of a CAVI fit never goes down.
+fn assert_monotone(trace: &Value) {
+    let t: Vec<f64> = trace
+        .as_array()
+        .expect("trace")
+        .iter()
+        .map(|v| v.as_f64().expect("number"))
+        .collect();
+    assert!(!t.is_empty());
+    for w in t.windows(2) {
+        assert!(
+            w[1] >= w[0] - 1e-9 * w[0].abs().max(1.0),
+            "bound decreased: {w:?}"
+        );
+    }
+}
+
+fn without_wall(mut m: Value) -> Value {
+    m.as_object_mut().expect("object").remove("wall_seconds");
+    m
+}
+
+/// A small logistic data set: y = 1 when x0 + 0.5 x1 + noise > 0.
+fn logistic_csv() -> String {
+    let mut s = String::from("x0,x1,x2,y\n");
+    let mut state: u64 = 12345;
+    let mut u = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    for _ in 0..90 {
+        let (a, b, c, e) = (u() * 4.0, u() * 4.0, u() * 4.0, u());
+        let y = if a + 0.5 * b + e > 0.0 { 1 } else { 0 };
+        s.push_str(&format!("{a:.4},{b:.4},{c:.4},{y}\n"));
+    }
+    s
+}
+
+// ---------------------------------------------------------------- vblr ---
+
+#[test]
+fn vblr_default_is_prml_fig_10_9_and_picks_degree_3() {
+    let e = Elbo::new();
+    let stdout = e.ok(&["vblr", "--quick"]);
+    assert!(stdout.contains("best degree 3"), "{stdout}");
+    assert!(stdout.lines().count() <= 5, "{stdout}");
+    let m = e.metrics("out/vblr-cubic-0");
+    assert_required(&m, "vblr");
+    assert_eq!(
+        (m["dataset"].as_str(), m["seed"].as_u64()),
+        (Some("cubic"), Some(0))
+    );
+    assert_eq!(m["best_degree"], 3);
+    let by_degree = m["log_evidence_by_degree"].as_object().expect("object");
+    assert_eq!(by_degree.len(), 9);
+    let best = by_degree
+        .values()
+        .map(|v| v.as_f64().expect("number"))
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(m["log_evidence"].as_f64(), Some(best));
+    for k in ["alpha_mean", "beta_mean", "rmse"] {
+        assert!(
+            m[k].as_f64().is_some_and(|v| v.is_finite() && v > 0.0),
+            "{k}: {}",
+            m[k]
+        );
+    }
+    assert!(m["rmse"].as_f64().is_some_and(|r| r < 0.5));
+    assert_monotone(&m["elbo_trace"]);
+    // The full configuration, defaults included, and the scaler.
+    let c = &m["config"];
+    for k in [
+        "a0",
+        "b0",
+        "c0",
+        "d0",
+        "noise",
+        "degrees",
+        "tol",
+        "max_iter",
+        "ard",
+        "test_fraction",
+    ] {
+        assert!(c.get(k).is_some(), "config lacks {k}: {c}");
+    }
+    assert_eq!(c["degrees"].as_array().map(Vec::len), Some(9));
+    assert!(m["scaler"]["mean"].is_array() && m["scaler"]["std"].is_array());
+    for f in ["fit.svg", "bound_by_degree.svg", "bound_trace.svg"] {
+        let svg = std::fs::read_to_string(e.path("out/vblr-cubic-0").join(f)).expect(f);
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{f}"
+        );
+    }
+    // Nothing but the run directory is left behind.
+    assert_eq!(e.entries(), vec!["out", "vblr-cubic-0"]);
+}
+
+#[test]
+fn vblr_on_a_csv_with_a_config_file_records_the_full_config() {
+    let e = Elbo::new();
+    let mut csv = String::from("u,v,w,target\n");
+    for i in 0..40 {
+        let (u, v, w) = (i as f64 * 0.1, ((i * 7) % 11) as f64, ((i * 3) % 5) as f64);
+        csv.push_str(&format!(
+            "{u},{v},{w},{}\n",
+            2.0 * u - 0.5 * v + 0.1 * ((i * 13) % 7) as f64
+        ));
+    }
+    e.write("d.csv", &csv);
+    e.write(
+        "c.toml",
+        "target = \"target\"\nmax-iter = 50\na0 = 0.001\ntest_fraction = 0.25\n",
+    );
+    e.ok(&[
+        "vblr", "--data", "d.csv", "--config", "c.toml", "--a0", "0.01", "--out", "run", "--quick",
+    ]);
+    let m = e.metrics("run");
+    assert_required(&m, "vblr");
+    let c = &m["config"];
+    assert_eq!(c["a0"], 0.01, "the command line wins");
+    assert_eq!(
+        c["max_iter"], 50,
+        "the config file supplies what the command line does not"
+    );
+    assert_eq!(c["basis"], "linear");
+    assert_eq!(c["target"], "target");
+    assert!(m.get("log_evidence_by_degree").is_none());
+    assert!(m["test_rmse"].as_f64().is_some());
+    assert_eq!(m["n_test"], 10);
+    assert!(e.path("run/fit.svg").exists());
+}
+
+#[test]
+fn vblr_on_diabetes_compares_with_the_evidence_approximation() {
+    let e = Elbo::new();
+    e.ok(&[
+        "vblr",
+        "--data",
+        "diabetes",
+        "--test-fraction",
+        "0.2",
+        "--compare-evidence",
+        "--quick",
+        "--out",
+        "d",
+    ]);
+    let m = e.metrics("d");
+    assert_required(&m, "vblr");
+    let (rmse, test) = (
+        m["rmse"].as_f64().unwrap(),
+        m["test_rmse"].as_f64().unwrap(),
+    );
+    assert!(
+        (40.0..70.0).contains(&rmse) && (35.0..75.0).contains(&test),
+        "{rmse} {test}"
+    );
+    let ev = &m["evidence_approximation"];
+    let ev_test = ev["test_rmse"].as_f64().unwrap();
+    assert!(
+        (ev_test - test).abs() < 0.05 * test,
+        "VB {test} vs evidence {ev_test}"
+    );
+    assert!(ev["alpha"].as_f64().unwrap() > 0.0 && ev["beta"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn vblr_ard_records_one_precision_per_weight() {
+    let e = Elbo::new();
+    e.ok(&[
+        "vblr",
+        "--data",
+        "sparse:80,8,2",
+        "--ard",
+        "--quick",
+        "--out",
+        "a",
+    ]);
+    let m = e.metrics("a");
+    assert_eq!(m["alpha_mean"].as_array().map(Vec::len), Some(9));
+    assert_eq!(m["relevant"].as_array().map(Vec::len), Some(9));
+    let g: Vec<f64> = m["well_determined"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(
+        g[1] > 0.9 && g[2] > 0.9,
+        "the two relevant weights are well determined: {g:?}"
+    );
+    assert!(e.path("a/ard.svg").exists());
+}
+
+#[test]
+fn same_seed_same_metrics_and_a_different_seed_differs() {
+    let e = Elbo::new();
+    let args = |out: &'static str, seed: &'static str| {
+        vec![
+            "vblr",
+            "--data",
+            "sparse:60,6,2",
+            "--ard",
+            "--test-fraction",
+            "0.2",
+            "--quick",
+            "--seed",
+            seed,
+            "--out",
+            out,
+        ]
+    };
+    e.ok(&args("a", "7"));
+    e.ok(&args("b", "7"));
+    e.ok(&args("c", "8"));
+    assert_eq!(without_wall(e.metrics("a")), without_wall(e.metrics("b")));
+    assert_ne!(e.metrics("a")["rmse"], e.metrics("c")["rmse"]);
+    let (sa, sb) = (e.snapshot("a"), e.snapshot("b"));
+    assert_eq!(
+        sa.get(Path::new("fit.svg")),
+        sb.get(Path::new("fit.svg")),
+        "figures are reproducible too"
+    );
+}
+
+// --------------------------------------------------------- vb-logistic ---
+
+#[test]
+fn vb_logistic_cross_validates() {
+    let e = Elbo::new();
+    e.write("l.csv", &logistic_csv());
+    let stdout = e.ok(&[
+        "vb-logistic",
+        "--data",
+        "l.csv",
+        "--target",
+        "-1",
+        "--folds",
+        "3",
+        "--quick",
+    ]);
+    assert!(stdout.contains("3-fold accuracy"), "{stdout}");
+    let m = e.metrics("out/vb-logistic-l-0");
+    assert_required(&m, "vb-logistic");
+    assert_monotone(&m["elbo_trace"]);
+    let acc = m["accuracy"].as_f64().unwrap();
+    assert!((0.75..=1.0).contains(&acc), "{acc}");
+    for k in ["accuracy_folds", "log_loss_folds", "ece_folds"] {
+        assert_eq!(m[k].as_array().map(Vec::len), Some(3), "{k}");
+    }
+    assert!(m["log_loss"].as_f64().unwrap() > 0.0 && m["ece"].as_f64().unwrap() >= 0.0);
+    assert!(m["alpha_mean"].as_f64().unwrap() > 0.0 && m["log_evidence"].as_f64().unwrap() < 0.0);
+    for f in ["bound_trace.svg", "reliability.svg"] {
+        assert!(e.path("out/vb-logistic-l-0").join(f).exists(), "{f}");
+    }
+}
+
+// ------------------------------------------------- data, bench, reproduce ---
+
+#[test]
+fn data_list_and_info() {
+    let e = Elbo::new();
+    let list = e.ok(&["data", "list"]);
+    for name in [
+        "faithful",
+        "digits",
+        "breast-cancer",
+        "diabetes",
+        "cubic",
+        "sparse",
+    ] {
+        assert!(list.contains(name), "{name} missing from\n{list}");
+    }
+    let info = e.ok(&["data", "info", "breast-cancer"]);
+    assert!(
+        info.contains("569 rows x 30 input columns") && info.contains("classes: 0: 212, 1: 357"),
+        "{info}"
+    );
+    e.write("d.csv", "a,b\n1,2\n3,5\n");
+    let info = e.ok(&["data", "info", "d.csv", "--target", "b"]);
+    assert!(info.contains("2 rows x 1 input columns"), "{info}");
+    e.fails(&["data", "info", "nope"], "unknown data set `nope`");
+}
+
+#[test]
+fn bench_vblr_quick_without_python_reports_ours_only() {
+    let e = Elbo::new();
+    let stdout = e.ok(&[
+        "bench",
+        "vblr",
+        "--quick",
+        "--n",
+        "500",
+        "--d",
+        "5",
+        "--python",
+        "/nonexistent/python3",
+        "--out",
+        "b",
+    ]);
+    assert!(stdout.contains("ours only"), "{stdout}");
+    let m = e.metrics("b");
+    assert_required(&m, "bench-vblr");
+    assert!(m["ours_seconds"].as_f64().unwrap() > 0.0);
+    assert!(m["sklearn_seconds"].is_null() && m["ratio"].is_null());
+    assert!(m["sklearn_missing"].as_str().unwrap().contains("not found"));
+}
+
+#[test]
+fn reproduce_quick_writes_a_self_contained_report() {
+    let e = Elbo::new();
+    let stdout = e.ok(&["reproduce", "--quick", "--out", "r"]);
+    assert!(stdout.contains("wrote r"), "{stdout}");
+    let html = std::fs::read_to_string(e.path("r/index.html")).unwrap();
+    assert!(html.matches("<svg").count() >= 8, "figures are inlined");
+    assert!(
+        !html.contains("<img") && !html.contains("src="),
+        "no external assets"
+    );
+    for key in ["fig10_9", "diabetes", "ard", "breast_cancer"] {
+        assert!(html.contains(&format!("id=\"{key}\"")), "{key}");
+    }
+    let md = std::fs::read_to_string(e.path("r/results.md")).unwrap();
+    assert!(md.starts_with("| experiment | quantity | ours | published | peer |"));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(e.path("r/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["experiments"].as_array().map(Vec::len), Some(4));
+    assert_required(&e.metrics("r"), "reproduce");
+    let bc = e.metrics("r/breast_cancer");
+    assert!(bc["accuracy"].as_f64().unwrap() > 0.94);
+    assert_eq!(e.metrics("r/fig10_9/seed-3")["best_degree"], 3);
+}
+
+// ----------------------------------------------------------- bad input ---
+
+#[test]
+fn bad_input_is_one_line_exit_2_and_leaves_no_directory() {
+    let e = Elbo::new();
+    e.write("ragged.csv", "a,b,c\n1,2,3\n4,5\n");
+    e.write("nan.csv", "a,b\n1,2\n3,NaN\n");
+    e.write("text.csv", "a,b\n1,2\n3,x\n");
+    e.write("empty.csv", "a,b\n");
+    e.write("ok.csv", "a,b\n1,2\n2,4\n3,7\n");
+    e.write("bad.toml", "colour = 3\n");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["vblr", "--data", "missing.csv", "--target", "b"],
+            "missing.csv: No such file",
+        ),
+        (
+            &["vblr", "--data", "ragged.csv", "--target", "c"],
+            "ragged.csv:3: expected 3 fields, found 2",
+        ),
+        (
+            &["vblr", "--data", "nan.csv", "--target", "b"],
+            "nan.csv:3: column 2 (`b`): `NaN` is not a finite number",
+        ),
+        (
+            &["vblr", "--data", "text.csv", "--target", "b"],
+            "`x` is not a number",
+        ),
+        (
+            &["vblr", "--data", "empty.csv", "--target", "b"],
+            "no data rows",
+        ),
+        (
+            &["vblr", "--degree", "25"],
+            "--degree must be between 0 and 20, got 25",
+        ),
+        (&["vblr", "--degrees", "0-30"], "--degrees `0-30`"),
+        (
+            &["vblr", "--a0", "-1"],
+            "`a0` must be finite and >= 0, got -1",
+        ),
+        (
+            &["vblr", "--beta", "0"],
+            "`beta` must be finite and > 0, got 0",
+        ),
+        (&["vblr", "--tol", "-1"], "`tol`"),
+        (
+            &["vblr", "--max-iter", "0"],
+            "`max_iter` must be at least 1",
+        ),
+        (
+            &["vblr", "--max-iter", "abc"],
+            "invalid value 'abc' for '--max-iter",
+        ),
+        (
+            &["vblr", "--test-fraction", "1"],
+            "--test-fraction must be in [0, 1)",
+        ),
+        (&["vblr", "--noise", "known"], "--noise known needs"),
+        (&["vblr", "--data", "iris"], "unknown data set `iris`"),
+        (
+            &["vblr", "--data", "ok.csv", "--target", "z"],
+            "unknown column `z`",
+        ),
+        (&["vblr", "--data", "ok.csv"], "ok.csv has no target"),
+        (
+            &["vblr", "--data", "diabetes", "--degree", "2"],
+            "diabetes has 10 input columns",
+        ),
+        (&["vblr", "--config", "bad.toml"], "unknown key `colour`"),
+        (
+            &["vblr", "--config", "missing.toml"],
+            "reading config missing.toml",
+        ),
+        (
+            &["vblr", "--frobnicate"],
+            "unexpected argument '--frobnicate'",
+        ),
+        (
+            &["vb-logistic", "--data", "diabetes"],
+            "must hold 0/1 labels",
+        ),
+        (
+            &["vb-logistic", "--folds", "1"],
+            "--folds must be at least 2",
+        ),
+        (
+            &["vb-logistic", "--a0", "0"],
+            "`a0` must be finite and greater than 0",
+        ),
+        (&["bench", "vblr", "--n", "1"], "--n must be at least 2"),
+        (&[], "no command given"),
+    ];
+    for (args, needle) in cases {
+        let mut a = args.to_vec();
+        if !a.is_empty() && a[0] != "bench" {
+            a.extend(["--out", "run"]);
+        }
+        e.fails(&a, needle);
+        assert!(!e.path("run").exists(), "{args:?} left an output directory");
+    }
+    let left: Vec<String> = e
+        .entries()
+        .into_iter()
+        .filter(|n| !n.contains('.'))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_different_run_is_refused_and_the_first_run_is_untouched() {
+    let e = Elbo::new();
+    e.ok(&["vblr", "--quick", "--out", "run"]);
+    let before = e.snapshot("run");
+    let line = e.fails(
+        &["vblr", "--quick", "--out", "run", "--a0", "0.5"],
+        "already holds a different run",
+    );
+    assert!(line.contains("run") && line.contains("config.a0"), "{line}");
+    e.fails(
+        &["vblr", "--quick", "--out", "run", "--seed", "3"],
+        "differs in seed",
+    );
+    e.fails(
+        &["vb-logistic", "--quick", "--out", "run"],
+        "differs in model, dataset",
+    );
+    assert_eq!(before, e.snapshot("run"), "the first run's files changed");
+    // The same run may be replaced; --force replaces a different one.
+    e.ok(&["vblr", "--quick", "--out", "run"]);
+    assert_eq!(
+        without_wall(e.metrics("run")),
+        without_wall(serde_json::from_slice(&before[Path::new("metrics.json")]).unwrap())
+    );
+    e.ok(&["vblr", "--quick", "--out", "run", "--a0", "0.5", "--force"]);
+    assert_eq!(e.metrics("run")["config"]["a0"], 0.5);
+    // No temporary directories are left beside it.
+    assert_eq!(e.entries(), vec!["run"]);
+}
+
+#[test]
+fn a_directory_that_is_not_a_run_is_refused() {
+    let e = Elbo::new();
+    std::fs::create_dir(e.path("mine")).unwrap();
+    e.write("mine/notes.txt", "keep me");
+    e.fails(&["vblr", "--quick", "--out", "mine"], "is not an elbo run");
+    assert_eq!(
+        std::fs::read_to_string(e.path("mine/notes.txt")).unwrap(),
+        "keep me"
+    );
+    e.write("file", "");
+    e.fails(&["vblr", "--quick", "--out", "file"], "is not a directory");
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let e = Elbo::new();
+    assert!(e.ok(&["--help"]).contains("vb-logistic"));
+    assert!(e.ok(&["vblr", "--help"]).contains("--degrees"));
+    assert!(e.ok(&["--version"]).starts_with("elbo "));
+}
