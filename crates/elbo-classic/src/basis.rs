@@ -53,7 +53,10 @@ mod tests {
         // degree 0 is the bias alone
         assert_eq!(polynomial(x.view(), 0), array![[1.0], [1.0], [1.0]]);
         // no rows stays no rows
-        assert_eq!(polynomial(ndarray::Array1::zeros(0).view(), 2).dim(), (0, 3));
+        assert_eq!(
+            polynomial(ndarray::Array1::zeros(0).view(), 2).dim(),
+            (0, 3)
+        );
     }
 
     #[test]
@@ -65,9 +68,6 @@ mod tests {
         );
         // also for a column-major (transposed) view
         let xt = x.t();
-        assert_eq!(
-            with_bias(xt),
-            array![[1.0, 3.0, 5.0], [1.0, 4.0, 6.0]]
-        );
+        assert_eq!(with_bias(xt), array![[1.0, 3.0, 5.0], [1.0, 4.0, 6.0]]);
     }
 }

@@ -31,7 +31,7 @@ use super::stats::SuffStats;
 /// every bit of the result is independent of the thread count).
 pub(crate) const BLOCK: usize = 4096;
 /// Rows per structure-of-arrays chunk inside a block.
-pub(crate) const CHUNK: usize = 256;
+pub(crate) const CHUNK: usize = 128;
 
 /// The per-component quantities of one E-step:
 /// ln ρ_nk = `log_const[k]` − ½ ‖A_k (x_n − `mean[k]`)‖².
@@ -163,24 +163,28 @@ impl Acc {
     }
 }
 
-/// Scratch buffers of one block, structure-of-arrays (feature-major).
+/// Scratch buffers of one block, structure-of-arrays (feature-major), each
+/// row CHUNK long (a multiple of LANES; lanes past the chunk's last point
+/// are zero and carry r = 0).
 struct Scratch {
     xt: Vec<f64>,
-    dv: Vec<f64>,
     lr: Vec<f64>,
     r: Vec<f64>,
-    q: Vec<f64>,
-    y: Vec<f64>,
     mx: Vec<f64>,
     sm: Vec<f64>,
     lse: Vec<f64>,
-    wd: Vec<f64>,
+    w: Vec<f64>,
+    // Only for the generic path (D > MAX_TILED_D).
+    dv: Vec<f64>,
+    q: Vec<f64>,
+    y: Vec<f64>,
 }
 
 impl Scratch {
     fn new(k: usize, d: usize) -> Self {
         let v = |m: usize| vec![0.0; m * CHUNK];
-        Self { xt: v(d), dv: v(d), lr: v(k), r: v(k), q: v(1), y: v(1), mx: v(1), sm: v(1), lse: v(1), wd: v(1) }
+        let g = if d > MAX_TILED_D { d } else { 0 };
+        Self { xt: v(d), lr: v(k), r: v(k), mx: v(1), sm: v(1), lse: v(1), w: v(1), dv: v(g), q: v(1), y: v(1) }
     }
 }
 
@@ -202,9 +206,9 @@ fn block(xb: &[f64], comp: &Components, mut rb: Option<&mut [f64]>) -> Acc {
 fn chunk_dispatch(xc: &[f64], comp: &Components, s: &mut Scratch, acc: &mut Acc, rc: Option<&mut [f64]>) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above), the
-            // only requirement of `chunk_avx512`.
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU supports AVX-512F and FMA (checked just above),
+            // the only requirement of `chunk_avx512`.
             unsafe { chunk_avx512(xc, comp, s, acc, rc) };
             return;
         }
@@ -214,19 +218,36 @@ fn chunk_dispatch(xc: &[f64], comp: &Components, s: &mut Scratch, acc: &mut Acc,
             return;
         }
     }
-    chunk_body(xc, comp, s, acc, rc);
+    chunk_body::<false>(xc, comp, s, acc, rc);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn chunk_avx512(xc: &[f64], comp: &Components, s: &mut Scratch, acc: &mut Acc, rc: Option<&mut [f64]>) {
-    chunk_body(xc, comp, s, acc, rc);
+    chunk_body::<true>(xc, comp, s, acc, rc);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn chunk_avx2(xc: &[f64], comp: &Components, s: &mut Scratch, acc: &mut Acc, rc: Option<&mut [f64]>) {
-    chunk_body(xc, comp, s, acc, rc);
+    chunk_body::<true>(xc, comp, s, acc, rc);
+}
+
+/// Points per register tile (one AVX-512 vector, two AVX2 ones).
+const LANES: usize = 8;
+/// The largest D with a register-tiled kernel of its own (larger D runs a
+/// generic loop over features).
+const MAX_TILED_D: usize = 16;
+/// Responsibilities below 2⁻⁶⁴ ≈ 5.4e-20 are set to 0 (in q(Z) itself, so
+/// every sum stays consistent): their total mass over N points is below
+/// the rounding error of any N_k ≥ N · 2⁻¹², and tiles of points without a
+/// responsibility left for a component skip that component's statistics.
+pub(crate) const R_MIN: f64 = 5.421_010_862_427_522e-20;
+
+/// a·b + c, fused where the target has FMA (F = true).
+#[inline(always)]
+fn fmadd<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if F { a.mul_add(b, c) } else { a * b + c }
 }
 
 /// Σ_i a_i with eight independent partial sums (vectorises).
@@ -302,125 +323,230 @@ pub(crate) fn exp_nonpos(x: f64) -> f64 {
     if x < -708.0 { 0.0 } else { p * scale }
 }
 
+/// ln x for 1 ≤ x < 2¹⁰²³ (the sum Σ_k exp(ln ρ_k − max) lies in [1, K]),
+/// branch-free so that it vectorises: x = 2ᵉ m with m ∈ [√½, √2),
+/// ln m = 2 atanh(z), z = (m − 1)/(m + 1), |z| ≤ 0.172, by its series to
+/// z²³ (truncation < 3e-18).
 #[inline(always)]
-fn chunk_body(xc: &[f64], comp: &Components, s: &mut Scratch, acc: &mut Acc, rc: Option<&mut [f64]>) {
-    let (k, d) = (comp.k, comp.d);
+pub(crate) fn ln_ge1(x: f64) -> f64 {
+    let bits = x.to_bits();
+    let e0 = ((bits >> 52) as i64) - 1023;
+    let m0 = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let big = m0 > std::f64::consts::SQRT_2;
+    let m = if big { 0.5 * m0 } else { m0 };
+    let e = if big { e0 + 1 } else { e0 } as f64;
+    let z = (m - 1.0) / (m + 1.0);
+    let z2 = z * z;
+    let mut p = 1.0 / 23.0;
+    p = p * z2 + 1.0 / 21.0;
+    p = p * z2 + 1.0 / 19.0;
+    p = p * z2 + 1.0 / 17.0;
+    p = p * z2 + 1.0 / 15.0;
+    p = p * z2 + 1.0 / 13.0;
+    p = p * z2 + 1.0 / 11.0;
+    p = p * z2 + 1.0 / 9.0;
+    p = p * z2 + 1.0 / 7.0;
+    p = p * z2 + 1.0 / 5.0;
+    p = p * z2 + 1.0 / 3.0;
+    p = p * z2 + 1.0;
+    e * std::f64::consts::LN_2 + 2.0 * z * p
+}
+
+#[inline(always)]
+fn chunk_body<const F: bool>(xc: &[f64], comp: &Components, s: &mut Scratch, acc: &mut Acc, rc: Option<&mut [f64]>) {
+    macro_rules! tiled {
+        ($($d:literal)*) => {
+            match comp.d {
+                $($d => chunk_tiled::<$d, F>(xc, comp, s, acc, rc),)*
+                _ => chunk_generic::<F>(xc, comp, s, acc, rc),
+            }
+        };
+    }
+    tiled!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+}
+
+/// Transpose the chunk (xt[j][i] = x_ij), zero the padding lanes; returns
+/// (points, points rounded up to LANES).
+#[inline(always)]
+fn transpose(xc: &[f64], d: usize, s: &mut Scratch) -> (usize, usize) {
     let b = xc.len() / d;
-    debug_assert!(b <= CHUNK);
-    // Transpose the chunk: xt[j][i] = x_{i j}.
+    let bp = b.div_ceil(LANES) * LANES;
     for (i, row) in xc.chunks_exact(d).enumerate() {
         for (j, &v) in row.iter().enumerate() {
             s.xt[j * CHUNK + i] = v;
         }
     }
-    // ln ρ_nk for every component (PRML 10.46 with 10.64–10.66; EM 9.23).
-    for c in 0..k {
-        diffs(s, comp, c, b);
-        let q = &mut s.q[..b];
-        q.fill(0.0);
+    for j in 0..d {
+        s.xt[j * CHUNK + b..j * CHUNK + bp].fill(0.0);
+    }
+    (b, bp)
+}
+
+/// ln ρ_nk = c_k − ½‖A_k (x_n − μ_k)‖² for the chunk, D known at compile
+/// time so that a tile of LANES points lives in registers.
+#[inline(always)]
+fn log_rho_tiled<const D: usize, const F: bool>(xt: &[f64], bp: usize, comp: &Components, c: usize, out: &mut [f64]) {
+    let m: &[f64; D] = comp.mean[c * D..(c + 1) * D].try_into().expect("D means");
+    let cst = comp.log_const[c];
+    let mut i = 0;
+    while i < bp {
+        let mut dd = [[0.0f64; LANES]; D];
+        for j in 0..D {
+            let xs: &[f64; LANES] = xt[j * CHUNK + i..j * CHUNK + i + LANES].try_into().expect("a tile");
+            for l in 0..LANES {
+                dd[j][l] = xs[l] - m[j];
+            }
+        }
+        let mut q = [0.0f64; LANES];
         if comp.diag {
-            for j in 0..d {
-                let a = comp.factor[c * d + j];
-                let dj = &s.dv[j * CHUNK..j * CHUNK + b];
-                for (qi, &v) in q.iter_mut().zip(dj) {
-                    let t = a * v;
-                    *qi += t * t;
+            let a: &[f64; D] = comp.factor[c * D..(c + 1) * D].try_into().expect("D factors");
+            for j in 0..D {
+                for l in 0..LANES {
+                    let t = a[j] * dd[j][l];
+                    q[l] = fmadd::<F>(t, t, q[l]);
                 }
             }
         } else {
-            let a = &comp.factor[c * d * d..(c + 1) * d * d];
-            let y = &mut s.y[..b];
-            for row in 0..d {
-                let ar = a[row * d + row];
-                let dr = &s.dv[row * CHUNK..row * CHUNK + b];
-                for (yi, &v) in y.iter_mut().zip(dr) {
-                    *yi = ar * v;
-                }
-                for col in 0..row {
-                    let ac = a[row * d + col];
-                    let dc = &s.dv[col * CHUNK..col * CHUNK + b];
-                    for (yi, &v) in y.iter_mut().zip(dc) {
-                        *yi += ac * v;
+            let a = &comp.factor[c * D * D..(c + 1) * D * D];
+            for row in 0..D {
+                let mut y = [0.0f64; LANES];
+                for col in 0..=row {
+                    let arc = a[row * D + col];
+                    for l in 0..LANES {
+                        y[l] = fmadd::<F>(arc, dd[col][l], y[l]);
                     }
                 }
-                for (qi, &yi) in q.iter_mut().zip(y.iter()) {
-                    *qi += yi * yi;
+                for l in 0..LANES {
+                    q[l] = fmadd::<F>(y[l], y[l], q[l]);
                 }
             }
         }
-        let cst = comp.log_const[c];
-        let lr = &mut s.lr[c * CHUNK..c * CHUNK + b];
-        for (l, &qi) in lr.iter_mut().zip(q.iter()) {
-            *l = cst - 0.5 * qi;
+        let o: &mut [f64; LANES] = (&mut out[i..i + LANES]).try_into().expect("a tile");
+        for l in 0..LANES {
+            o[l] = fmadd::<F>(-0.5, q[l], cst);
+        }
+        i += LANES;
+    }
+}
+
+/// The statistics of component `c` over the chunk (tiles whose
+/// responsibilities are all 0 are skipped), D known at compile time.
+#[inline(always)]
+fn stats_tiled<const D: usize, const F: bool>(xt: &[f64], r: &[f64], bp: usize, comp: &Components, c: usize, acc: &mut Acc) {
+    let m: &[f64; D] = comp.mean[c * D..(c + 1) * D].try_into().expect("D means");
+    let mut an = [0.0f64; LANES];
+    let mut asx = [[0.0f64; LANES]; D];
+    let mut asxx = [[[0.0f64; LANES]; D]; D];
+    let mut any = false;
+    let mut i = 0;
+    while i < bp {
+        let rv: &[f64; LANES] = r[i..i + LANES].try_into().expect("a tile");
+        let mut nz = 0.0f64;
+        for l in 0..LANES {
+            nz = if rv[l] > nz { rv[l] } else { nz };
+        }
+        if nz == 0.0 {
+            i += LANES;
+            continue;
+        }
+        any = true;
+        let mut dd = [[0.0f64; LANES]; D];
+        let mut wd = [[0.0f64; LANES]; D];
+        for j in 0..D {
+            let xs: &[f64; LANES] = xt[j * CHUNK + i..j * CHUNK + i + LANES].try_into().expect("a tile");
+            for l in 0..LANES {
+                dd[j][l] = xs[l] - m[j];
+                wd[j][l] = rv[l] * dd[j][l];
+            }
+        }
+        for l in 0..LANES {
+            an[l] += rv[l];
+        }
+        for j in 0..D {
+            for l in 0..LANES {
+                asx[j][l] += wd[j][l];
+            }
+        }
+        if comp.diag {
+            for j in 0..D {
+                for l in 0..LANES {
+                    asxx[j][j][l] = fmadd::<F>(wd[j][l], dd[j][l], asxx[j][j][l]);
+                }
+            }
+        } else {
+            for p in 0..D {
+                for q in p..D {
+                    for l in 0..LANES {
+                        asxx[p][q][l] = fmadd::<F>(wd[p][l], dd[q][l], asxx[p][q][l]);
+                    }
+                }
+            }
+        }
+        i += LANES;
+    }
+    if !any {
+        return;
+    }
+    let hsum = |v: &[f64; LANES]| ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    acc.nk[c] += hsum(&an);
+    for p in 0..D {
+        acc.sx[c * D + p] += hsum(&asx[p]);
+        for q in p..D {
+            acc.sxx[c * D * D + p * D + q] += hsum(&asxx[p][q]);
         }
     }
-    // Normalise (PRML 10.49): r_nk = exp(ln ρ_nk − ln Σ_j ρ_nj).
-    let mx = &mut s.mx[..b];
+}
+
+/// Normalise (PRML 10.49): r_nk = exp(ln ρ_nk − ln Σ_j ρ_nj), with the
+/// normaliser and Σ r ln r added to the accumulators.
+#[inline(always)]
+fn normalise(k: usize, b: usize, bp: usize, s: &mut Scratch, acc: &mut Acc) {
+    let mx = &mut s.mx[..bp];
     mx.fill(f64::NEG_INFINITY);
     for c in 0..k {
-        for (m, &l) in mx.iter_mut().zip(&s.lr[c * CHUNK..c * CHUNK + b]) {
+        for (m, &l) in mx.iter_mut().zip(&s.lr[c * CHUNK..c * CHUNK + bp]) {
             *m = if l > *m { l } else { *m };
         }
     }
-    let sm = &mut s.sm[..b];
+    let sm = &mut s.sm[..bp];
     sm.fill(0.0);
     for c in 0..k {
-        let lr = &s.lr[c * CHUNK..c * CHUNK + b];
-        let r = &mut s.r[c * CHUNK..c * CHUNK + b];
+        let lr = &s.lr[c * CHUNK..c * CHUNK + bp];
+        let r = &mut s.r[c * CHUNK..c * CHUNK + bp];
         for ((ri, &l), (&m, si)) in r.iter_mut().zip(lr).zip(mx.iter().zip(sm.iter_mut())) {
             let e = exp_nonpos(l - m);
             *ri = e;
             *si += e;
         }
     }
-    let lse = &mut s.lse[..b];
+    let lse = &mut s.lse[..bp];
     for ((l, &m), si) in lse.iter_mut().zip(mx.iter()).zip(sm.iter_mut()) {
-        *l = m + si.ln();
+        *l = m + ln_ge1(*si);
         *si = 1.0 / *si;
     }
-    acc.log_norm += sum8(lse);
+    acc.log_norm += sum8(&lse[..b]);
     let mut ent = 0.0;
     for c in 0..k {
-        let lr = &s.lr[c * CHUNK..c * CHUNK + b];
-        let r = &mut s.r[c * CHUNK..c * CHUNK + b];
-        let w = &mut s.wd[..b];
+        let lr = &s.lr[c * CHUNK..c * CHUNK + bp];
+        let r = &mut s.r[c * CHUNK..c * CHUNK + bp];
+        let w = &mut s.w[..bp];
         for (((ri, &l), (&inv, &ls)), wi) in r.iter_mut().zip(lr).zip(sm.iter().zip(lse.iter())).zip(w.iter_mut()) {
             let rv = *ri * inv;
+            let rv = if rv < R_MIN { 0.0 } else { rv };
             *ri = rv;
             // r ln r = r (ln ρ − ln Σρ), and 0 ln 0 = 0.
             *wi = if rv > 0.0 { rv * (l - ls) } else { 0.0 };
         }
-        ent += sum8(w);
+        // Padding lanes carry no responsibility.
+        r[b..bp].fill(0.0);
+        ent += sum8(&w[..b]);
     }
     acc.sum_r_ln_r += ent;
     acc.n += b as f64;
-    // Sufficient statistics about μ_k: N_k, Σ r d, Σ r d dᵀ (upper triangle).
-    for c in 0..k {
-        let nkc = sum8(&s.r[c * CHUNK..c * CHUNK + b]);
-        if nkc == 0.0 {
-            continue;
-        }
-        acc.nk[c] += nkc;
-        diffs(s, comp, c, b);
-        for i in 0..d {
-            {
-                let w = &s.r[c * CHUNK..c * CHUNK + b];
-                let di = &s.dv[i * CHUNK..i * CHUNK + b];
-                for ((o, &wv), &dv) in s.wd[..b].iter_mut().zip(w).zip(di) {
-                    *o = wv * dv;
-                }
-            }
-            let wd = &s.wd[..b];
-            acc.sx[c * d + i] += sum8(wd);
-            if comp.diag {
-                acc.sxx[c * d * d + i * d + i] += dot8(wd, &s.dv[i * CHUNK..i * CHUNK + b]);
-            } else {
-                for j in i..d {
-                    acc.sxx[c * d * d + i * d + j] += dot8(wd, &s.dv[j * CHUNK..j * CHUNK + b]);
-                }
-            }
-        }
-    }
+}
+
+#[inline(always)]
+fn write_resp(k: usize, b: usize, s: &Scratch, rc: Option<&mut [f64]>) {
     if let Some(out) = rc {
         for (i, row) in out.chunks_exact_mut(k).enumerate().take(b) {
             for (c, o) in row.iter_mut().enumerate() {
@@ -430,14 +556,97 @@ fn chunk_body(xc: &[f64], comp: &Components, s: &mut Scratch, acc: &mut Acc, rc:
     }
 }
 
+#[inline(always)]
+fn chunk_tiled<const D: usize, const F: bool>(xc: &[f64], comp: &Components, s: &mut Scratch, acc: &mut Acc, rc: Option<&mut [f64]>) {
+    let k = comp.k;
+    let (b, bp) = transpose(xc, D, s);
+    for c in 0..k {
+        log_rho_tiled::<D, F>(&s.xt, bp, comp, c, &mut s.lr[c * CHUNK..(c + 1) * CHUNK]);
+    }
+    normalise(k, b, bp, s, acc);
+    for c in 0..k {
+        stats_tiled::<D, F>(&s.xt, &s.r[c * CHUNK..(c + 1) * CHUNK], bp, comp, c, acc);
+    }
+    write_resp(k, b, s, rc);
+}
+
+/// The same for any D, looping over features in passes over the points.
+#[inline(always)]
+fn chunk_generic<const F: bool>(xc: &[f64], comp: &Components, s: &mut Scratch, acc: &mut Acc, rc: Option<&mut [f64]>) {
+    let (k, d) = (comp.k, comp.d);
+    let (b, bp) = transpose(xc, d, s);
+    for c in 0..k {
+        diffs(s, comp, c, bp);
+        let q = &mut s.q[..bp];
+        q.fill(0.0);
+        if comp.diag {
+            for j in 0..d {
+                let a = comp.factor[c * d + j];
+                for (qi, &v) in q.iter_mut().zip(&s.dv[j * CHUNK..j * CHUNK + bp]) {
+                    let t = a * v;
+                    *qi = fmadd::<F>(t, t, *qi);
+                }
+            }
+        } else {
+            let a = &comp.factor[c * d * d..(c + 1) * d * d];
+            let y = &mut s.y[..bp];
+            for row in 0..d {
+                let ar = a[row * d + row];
+                for (yi, &v) in y.iter_mut().zip(&s.dv[row * CHUNK..row * CHUNK + bp]) {
+                    *yi = ar * v;
+                }
+                for col in 0..row {
+                    let ac = a[row * d + col];
+                    for (yi, &v) in y.iter_mut().zip(&s.dv[col * CHUNK..col * CHUNK + bp]) {
+                        *yi = fmadd::<F>(ac, v, *yi);
+                    }
+                }
+                for (qi, &yi) in q.iter_mut().zip(y.iter()) {
+                    *qi = fmadd::<F>(yi, yi, *qi);
+                }
+            }
+        }
+        let cst = comp.log_const[c];
+        for (l, &qi) in s.lr[c * CHUNK..c * CHUNK + bp].iter_mut().zip(q.iter()) {
+            *l = fmadd::<F>(-0.5, qi, cst);
+        }
+    }
+    normalise(k, b, bp, s, acc);
+    for c in 0..k {
+        let nkc = sum8(&s.r[c * CHUNK..c * CHUNK + bp]);
+        if nkc == 0.0 {
+            continue;
+        }
+        acc.nk[c] += nkc;
+        diffs(s, comp, c, bp);
+        for i in 0..d {
+            {
+                let w = &s.r[c * CHUNK..c * CHUNK + bp];
+                let di = &s.dv[i * CHUNK..i * CHUNK + bp];
+                for ((o, &wv), &dv) in s.w[..bp].iter_mut().zip(w).zip(di) {
+                    *o = wv * dv;
+                }
+            }
+            let wd = &s.w[..bp];
+            acc.sx[c * d + i] += sum8(wd);
+            let lo = if comp.diag { i } else { d - 1 };
+            let js = if comp.diag { i..i + 1 } else { i..lo + 1 };
+            for j in js {
+                acc.sxx[c * d * d + i * d + j] += dot8(wd, &s.dv[j * CHUNK..j * CHUNK + bp]);
+            }
+        }
+    }
+    write_resp(k, b, s, rc);
+}
+
 /// dv[j][i] = x_ij − μ_cj for the rows of the current chunk.
 #[inline(always)]
-fn diffs(s: &mut Scratch, comp: &Components, c: usize, b: usize) {
+fn diffs(s: &mut Scratch, comp: &Components, c: usize, bp: usize) {
     let d = comp.d;
     for j in 0..d {
         let m = comp.mean[c * d + j];
-        let src = &s.xt[j * CHUNK..j * CHUNK + b];
-        let dst = &mut s.dv[j * CHUNK..j * CHUNK + b];
+        let src = &s.xt[j * CHUNK..j * CHUNK + bp];
+        let dst = &mut s.dv[j * CHUNK..j * CHUNK + bp];
         for (o, &v) in dst.iter_mut().zip(src) {
             *o = v - m;
         }

@@ -1256,15 +1256,4 @@ mod tests {
         assert!(ours_ll <= sk_ll, "log-loss {ours_ll} vs {sk_ll}");
         assert!(ours_ece <= sk_ece + 0.005, "ECE {ours_ece} vs {sk_ece}");
     }
-
-    #[test]
-    fn scratch_numbers() {
-        let (x, t) = breast_cancer_standardised();
-        for params in [VbLogistic::params(), VbLogistic::params().with_fixed_alpha(Some(1.0))] {
-            let t0 = std::time::Instant::now();
-            let f = params.fit(x.view(), t.view()).unwrap();
-            let tr = f.elbo_trace();
-            eprintln!("{:?}: first {:.4} final {:.6} E[a] {:.4} iters {} conv {} terms {:?} time {:?}", params.fixed_alpha(), tr[0], f.log_evidence(), f.alpha_mean(), f.n_iter(), f.converged(), f.bound_terms(), t0.elapsed());
-        }
-    }
 }

@@ -179,7 +179,9 @@ impl VbLogisticParams {
 
 /// Hyper-parameters that passed [`VbLogisticParams::check`]; they deref to
 /// the builder for reading and are stored in the fitted model as used.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Serialisable for `metrics.json`, but not deserialisable: the only way in
+/// is `check()`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VbLogisticValidParams(VbLogisticParams);
 
 impl std::ops::Deref for VbLogisticValidParams {
@@ -332,6 +334,7 @@ mod tests {
     fn params_are_send_sync_clone_and_serde() {
         fn check<T: Send + Sync + Clone + Serialize + for<'de> Deserialize<'de>>() {}
         check::<VbLogisticParams>();
-        check::<VbLogisticValidParams>();
+        fn check_valid<T: Send + Sync + Clone + Serialize>() {}
+        check_valid::<VbLogisticValidParams>();
     }
 }

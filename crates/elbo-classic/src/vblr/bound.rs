@@ -71,7 +71,11 @@ pub(crate) fn gamma_entropy(a: f64, b: f64) -> f64 {
 /// of dropped normalisers equals the number of weights: bounds of models with
 /// different numbers of weights are then not comparable — use a0, b0 > 0.)
 pub(crate) fn gamma_ln_normaliser(a0: f64, b0: f64) -> f64 {
-    if a0 > 0.0 && b0 > 0.0 { a0 * b0.ln() - ln_gamma(a0) } else { 0.0 }
+    if a0 > 0.0 && b0 > 0.0 {
+        a0 * b0.ln() - ln_gamma(a0)
+    } else {
+        0.0
+    }
 }
 
 /// PRML (10.110): E[ln Gam(x | a0, b0)] under q(x) with the given E[x],
@@ -173,7 +177,8 @@ mod tests {
         // a0 = b0 = 0 is the limit of a0 = b0 = ε minus its normaliser.
         let (mean, mean_ln) = (2.0, 0.5);
         let eps = 1e-12;
-        let limit = expected_ln_gamma_prior(eps, eps, mean, mean_ln) - gamma_ln_normaliser(eps, eps);
+        let limit =
+            expected_ln_gamma_prior(eps, eps, mean, mean_ln) - gamma_ln_normaliser(eps, eps);
         assert!((expected_ln_gamma_prior(0.0, 0.0, mean, mean_ln) - limit).abs() < 1e-10);
         assert_eq!(gamma_ln_normaliser(0.0, 1.0), 0.0);
         assert!(gamma_ln_normaliser(1e-6, 1e-6) < -10.0);

@@ -284,8 +284,12 @@ impl<'a> Cavi<'a> {
         }
         if self.p.fixed_alpha.is_none() {
             for k in 0..self.k {
-                t.ln_prior_alpha +=
-                    expected_ln_gamma_prior(self.p.a0, self.p.b0, self.e_alpha[k], self.e_ln_alpha[k]);
+                t.ln_prior_alpha += expected_ln_gamma_prior(
+                    self.p.a0,
+                    self.p.b0,
+                    self.e_alpha[k],
+                    self.e_ln_alpha[k],
+                );
                 t.entropy_alpha += gamma_entropy(self.a_n[k], self.b_n[k]);
             }
         }
@@ -599,12 +603,32 @@ mod tests {
         let base = Vblr::params().with_a0(1e-2).with_b0(1e-3);
         let gamma = Noise::Gamma { c0: 1e-2, d0: 1e-2 };
         vec![
-            ("known β, shared α", base.clone().with_noise(Noise::Known(BETA))),
-            ("known β, ARD", base.clone().with_noise(Noise::Known(BETA)).with_ard(true)),
+            (
+                "known β, shared α",
+                base.clone().with_noise(Noise::Known(BETA)),
+            ),
+            (
+                "known β, ARD",
+                base.clone().with_noise(Noise::Known(BETA)).with_ard(true),
+            ),
             ("unknown β, shared α", base.clone().with_noise(gamma)),
-            ("unknown β, ARD", base.clone().with_noise(gamma).with_ard(true)),
-            ("known β, a0 = b0 = 0", base.clone().with_a0(0.0).with_b0(0.0).with_noise(Noise::Known(BETA))),
-            ("unknown β, improper priors", base.with_a0(0.0).with_b0(0.0).with_noise(Noise::Gamma { c0: 0.0, d0: 0.0 })),
+            (
+                "unknown β, ARD",
+                base.clone().with_noise(gamma).with_ard(true),
+            ),
+            (
+                "known β, a0 = b0 = 0",
+                base.clone()
+                    .with_a0(0.0)
+                    .with_b0(0.0)
+                    .with_noise(Noise::Known(BETA)),
+            ),
+            (
+                "unknown β, improper priors",
+                base.with_a0(0.0)
+                    .with_b0(0.0)
+                    .with_noise(Noise::Gamma { c0: 0.0, d0: 0.0 }),
+            ),
         ]
     }
 
@@ -623,10 +647,18 @@ mod tests {
                 bounds.push(q.bound().total());
             }
             for (k, w) in bounds.windows(2).enumerate() {
-                assert!(w[1] >= w[0] - 1e-11 * w[0].abs(), "{name}: step {k}: {} -> {}", w[0], w[1]);
+                assert!(
+                    w[1] >= w[0] - 1e-11 * w[0].abs(),
+                    "{name}: step {k}: {} -> {}",
+                    w[0],
+                    w[1]
+                );
             }
             // and the updates do move the bound
-            assert!(bounds[bounds.len() - 1] > bounds[0] + 1e-3, "{name}: {bounds:?}");
+            assert!(
+                bounds[bounds.len() - 1] > bounds[0] + 1e-3,
+                "{name}: {bounds:?}"
+            );
         }
     }
 
@@ -640,7 +672,10 @@ mod tests {
             assert_eq!(trace.len(), fit.n_iter());
             assert!(trace.len() >= 3, "{name}");
             for w in trace.windows(2) {
-                assert!(w[1] >= w[0] - 1e-9 * w[0].abs().max(1.0), "{name}: {trace:?}");
+                assert!(
+                    w[1] >= w[0] - 1e-9 * w[0].abs().max(1.0),
+                    "{name}: {trace:?}"
+                );
             }
             assert_eq!(fit.log_evidence(), *trace.last().unwrap(), "{name}");
         }
@@ -650,8 +685,15 @@ mod tests {
     fn on_iter_sees_every_bound_once() {
         let (x, t) = small_data();
         let mut seen = vec![];
-        let fit = Vblr::params().fit_with(x.view(), t.view(), |i, b| seen.push((i, b))).unwrap();
-        let want: Vec<(usize, f64)> = fit.elbo_trace().iter().enumerate().map(|(i, &b)| (i + 1, b)).collect();
+        let fit = Vblr::params()
+            .fit_with(x.view(), t.view(), |i, b| seen.push((i, b)))
+            .unwrap();
+        let want: Vec<(usize, f64)> = fit
+            .elbo_trace()
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| (i + 1, b))
+            .collect();
         assert_eq!(seen, want);
     }
 
@@ -661,9 +703,15 @@ mod tests {
         let p = Vblr::params().with_ard(true).check().unwrap();
         let whole = p.fit(x.view(), t.view()).unwrap();
         let mut stats = SuffStats::from_data(x.slice(s![..15, ..]), t.slice(s![..15])).unwrap();
-        stats.merge(&SuffStats::from_data(x.slice(s![15.., ..]), t.slice(s![15..])).unwrap()).unwrap();
+        stats
+            .merge(&SuffStats::from_data(x.slice(s![15.., ..]), t.slice(s![15..])).unwrap())
+            .unwrap();
         let merged = p.fit_stats(&stats).unwrap();
-        assert!((&whole.m_n() - &merged.m_n()).iter().all(|e| e.abs() < 1e-10));
+        assert!(
+            (&whole.m_n() - &merged.m_n())
+                .iter()
+                .all(|e| e.abs() < 1e-10)
+        );
         assert!((whole.log_evidence() - merged.log_evidence()).abs() < 1e-9);
     }
 
@@ -671,11 +719,17 @@ mod tests {
     /// "kernel" form, independent of the M × M code: with
     /// C = β⁻¹I + α⁻¹ΦΦᵀ, m_N = α⁻¹ΦᵀC⁻¹t, S_N = α⁻¹I − α⁻²ΦᵀC⁻¹Φ
     /// (Woodbury on PRML 3.53–3.54) and p(t) = N(t | 0, C) (PRML 3.85–3.86).
-    fn kernel_form(x: &Array2<f64>, t: &Array1<f64>, alpha: f64, beta: f64) -> (Array1<f64>, Array2<f64>, f64) {
+    fn kernel_form(
+        x: &Array2<f64>,
+        t: &Array1<f64>,
+        alpha: f64,
+        beta: f64,
+    ) -> (Array1<f64>, Array2<f64>, f64) {
         let n = x.nrows();
         let c = Array2::<f64>::eye(n) / beta + x.dot(&x.t()) / alpha;
         let m = x.t().dot(&spd_solve(&c, t)) / alpha;
-        let s = Array2::<f64>::eye(x.ncols()) / alpha - x.t().dot(&spd_inverse(&c)).dot(x) / (alpha * alpha);
+        let s = Array2::<f64>::eye(x.ncols()) / alpha
+            - x.t().dot(&spd_inverse(&c)).dot(x) / (alpha * alpha);
         let ln_p = ln_mvn(t, &Array1::zeros(n), &c);
         (m, s, ln_p)
     }
@@ -691,9 +745,17 @@ mod tests {
             .unwrap();
         let (m, s, _) = kernel_form(&x, &t, alpha, BETA);
         for i in 0..5 {
-            assert!((fit.m_n()[i] - m[i]).abs() < 1e-10 * m[i].abs().max(1.0), "{} vs {m}", fit.m_n());
+            assert!(
+                (fit.m_n()[i] - m[i]).abs() < 1e-10 * m[i].abs().max(1.0),
+                "{} vs {m}",
+                fit.m_n()
+            );
             for j in 0..5 {
-                assert!((fit.s_n()[[i, j]] - s[[i, j]]).abs() < 1e-12, "{} vs {s}", fit.s_n());
+                assert!(
+                    (fit.s_n()[[i, j]] - s[[i, j]]).abs() < 1e-12,
+                    "{} vs {s}",
+                    fit.s_n()
+                );
             }
         }
         assert_eq!(fit.alpha_mean(), array![alpha]);
@@ -713,13 +775,20 @@ mod tests {
             .fit(x.view(), t.view())
             .unwrap();
         let (_, _, ln_p) = kernel_form(&x, &t, alpha, BETA);
-        assert!((fit.log_evidence() - ln_p).abs() < 1e-10 * ln_p.abs(), "{} vs {ln_p}", fit.log_evidence());
+        assert!(
+            (fit.log_evidence() - ln_p).abs() < 1e-10 * ln_p.abs(),
+            "{} vs {ln_p}",
+            fit.log_evidence()
+        );
         // and PRML (3.86) at m_N, S_N
         let mn = fit.m_n().to_owned();
         let r = &t - &x.dot(&mn);
         let e_m = 0.5 * BETA * r.dot(&r) + 0.5 * alpha * mn.dot(&mn);
         let a = Array2::<f64>::eye(5) * alpha + x.t().dot(&x) * BETA;
-        let eq_3_86 = 0.5 * m * alpha.ln() + 0.5 * n * BETA.ln() - e_m - 0.5 * spd_ln_det(&a) - 0.5 * n * LN_2PI;
+        let eq_3_86 = 0.5 * m * alpha.ln() + 0.5 * n * BETA.ln()
+            - e_m
+            - 0.5 * spd_ln_det(&a)
+            - 0.5 * n * LN_2PI;
         assert!((fit.log_evidence() - eq_3_86).abs() < 1e-10 * ln_p.abs());
     }
 
@@ -743,7 +812,11 @@ mod tests {
             - c_n * (d0 + 0.5 * t.dot(&spd_solve(&c, &t))).ln()
             - 0.5 * n as f64 * LN_2PI
             - 0.5 * spd_ln_det(&c);
-        assert!((fit.log_evidence() - ln_p).abs() < 1e-10 * ln_p.abs(), "{} vs {ln_p}", fit.log_evidence());
+        assert!(
+            (fit.log_evidence() - ln_p).abs() < 1e-10 * ln_p.abs(),
+            "{} vs {ln_p}",
+            fit.log_evidence()
+        );
         assert_eq!(fit.c_n(), Some(c_n));
     }
 
@@ -764,27 +837,48 @@ mod tests {
         let (a_n, b_n) = (fit.a_n()[0], fit.b_n()[0]);
         let q_alpha = GammaDist::new(a_n, 1.0 / b_n).unwrap();
         let mut rng = elbo_core::rng::seeded(8);
-        let draws: Vec<(Array1<f64>, f64)> =
-            (0..40_000).map(|_| (sample_mvn(&mut rng, &m, &l), q_alpha.sample(&mut rng))).collect();
+        let draws: Vec<(Array1<f64>, f64)> = (0..40_000)
+            .map(|_| (sample_mvn(&mut rng, &m, &l), q_alpha.sample(&mut rng)))
+            .collect();
         let d = 3.0;
         let ln_lik = |w: &Array1<f64>| {
             let r = &t - &x.dot(w);
             0.5 * t.len() as f64 * (BETA.ln() - LN_2PI) - 0.5 * BETA * r.dot(&r)
         };
-        let checks: [(&str, f64, Box<dyn Fn(&(Array1<f64>, f64)) -> f64>); 5] = [
-            ("E[ln p(t|w)] (10.108)", terms.ln_likelihood, Box::new(|(w, _)| ln_lik(w))),
+        type Check<'a> = (&'a str, f64, Box<dyn Fn(&(Array1<f64>, f64)) -> f64 + 'a>);
+        let checks: [Check; 5] = [
+            (
+                "E[ln p(t|w)] (10.108)",
+                terms.ln_likelihood,
+                Box::new(|(w, _)| ln_lik(w)),
+            ),
             (
                 "E[ln p(w|α)] (10.109)",
                 terms.ln_prior_w,
                 Box::new(|(w, a)| 0.5 * d * (a.ln() - LN_2PI) - 0.5 * a * w.dot(w)),
             ),
-            ("E[ln p(α)] (10.110)", terms.ln_prior_alpha, Box::new(|(_, a)| ln_gamma_pdf(*a, a0, b0))),
-            ("−E[ln q(w)] (10.111)", terms.entropy_w, Box::new(|(w, _)| -ln_mvn(w, &m, &s))),
-            ("−E[ln q(α)] (10.112)", terms.entropy_alpha, Box::new(|(_, a)| -ln_gamma_pdf(*a, a_n, b_n))),
+            (
+                "E[ln p(α)] (10.110)",
+                terms.ln_prior_alpha,
+                Box::new(|(_, a)| ln_gamma_pdf(*a, a0, b0)),
+            ),
+            (
+                "−E[ln q(w)] (10.111)",
+                terms.entropy_w,
+                Box::new(|(w, _)| -ln_mvn(w, &m, &s)),
+            ),
+            (
+                "−E[ln q(α)] (10.112)",
+                terms.entropy_alpha,
+                Box::new(|(_, a)| -ln_gamma_pdf(*a, a_n, b_n)),
+            ),
         ];
         for (name, closed, f) in checks {
             let (mc, se) = mc_mean(draws.iter().map(&f));
-            assert!((mc - closed).abs() < 5.0 * se + 1e-12, "{name}: closed {closed}, MC {mc} ± {se}");
+            assert!(
+                (mc - closed).abs() < 5.0 * se + 1e-12,
+                "{name}: closed {closed}, MC {mc} ± {se}"
+            );
         }
         assert_eq!(terms.ln_prior_beta, 0.0);
     }
@@ -809,7 +903,9 @@ mod tests {
         let (a_n, b_n) = (fit.a_n(), fit.b_n());
         assert_eq!(a_n.len(), 3);
         let q_beta = GammaDist::new(c_n, 1.0 / d_n).unwrap();
-        let q_alpha: Vec<_> = (0..3).map(|i| GammaDist::new(a_n[i], 1.0 / b_n[i]).unwrap()).collect();
+        let q_alpha: Vec<_> = (0..3)
+            .map(|i| GammaDist::new(a_n[i], 1.0 / b_n[i]).unwrap())
+            .collect();
         let mut rng = elbo_core::rng::seeded(9);
         type Draw = (Array1<f64>, f64, Array1<f64>);
         let draws: Vec<Draw> = (0..40_000)
@@ -820,7 +916,8 @@ mod tests {
                 (w, beta, alpha)
             })
             .collect();
-        let checks: [(&str, f64, Box<dyn Fn(&Draw) -> f64>); 6] = [
+        type Check<'a> = (&'a str, f64, Box<dyn Fn(&Draw) -> f64 + 'a>);
+        let checks: [Check; 6] = [
             (
                 "E[ln p(t|w,β)]",
                 terms.ln_likelihood,
@@ -833,10 +930,16 @@ mod tests {
                 "E[ln p(w|β,α)]",
                 terms.ln_prior_w,
                 Box::new(|(w, b, a)| {
-                    (0..3).map(|i| 0.5 * ((b * a[i]).ln() - LN_2PI) - 0.5 * b * a[i] * w[i] * w[i]).sum()
+                    (0..3)
+                        .map(|i| 0.5 * ((b * a[i]).ln() - LN_2PI) - 0.5 * b * a[i] * w[i] * w[i])
+                        .sum()
                 }),
             ),
-            ("E[ln p(β)]", terms.ln_prior_beta, Box::new(|(_, b, _)| ln_gamma_pdf(*b, c0, d0))),
+            (
+                "E[ln p(β)]",
+                terms.ln_prior_beta,
+                Box::new(|(_, b, _)| ln_gamma_pdf(*b, c0, d0)),
+            ),
             (
                 "E[ln p(α)]",
                 terms.ln_prior_alpha,
@@ -850,12 +953,19 @@ mod tests {
             (
                 "−E[ln q(α)]",
                 terms.entropy_alpha,
-                Box::new(|(_, _, a)| -(0..3).map(|i| ln_gamma_pdf(a[i], a_n[i], b_n[i])).sum::<f64>()),
+                Box::new(|(_, _, a)| {
+                    -(0..3)
+                        .map(|i| ln_gamma_pdf(a[i], a_n[i], b_n[i]))
+                        .sum::<f64>()
+                }),
             ),
         ];
         for (name, closed, f) in checks {
             let (mc, se) = mc_mean(draws.iter().map(&f));
-            assert!((mc - closed).abs() < 5.0 * se + 1e-12, "{name}: closed {closed}, MC {mc} ± {se}");
+            assert!(
+                (mc - closed).abs() < 5.0 * se + 1e-12,
+                "{name}: closed {closed}, MC {mc} ± {se}"
+            );
         }
     }
 
@@ -863,9 +973,13 @@ mod tests {
     fn ard_drives_irrelevant_precisions_up() {
         // 50 features, the first 5 relevant, N = 300, σ = 0.5 (seeded).
         let mut w = Array1::<f64>::zeros(50);
-        w.slice_mut(s![..5]).assign(&array![1.0, -1.5, 2.0, -1.0, 1.2]);
+        w.slice_mut(s![..5])
+            .assign(&array![1.0, -1.5, 2.0, -1.0, 1.2]);
         let (x, t) = linear_data(300, &w, 0.5, 42);
-        let fit = Vblr::params().with_ard(true).fit(x.view(), t.view()).unwrap();
+        let fit = Vblr::params()
+            .with_ard(true)
+            .fit(x.view(), t.view())
+            .unwrap();
         let ea = fit.alpha_mean();
         assert_eq!(ea.len(), 50);
         let max_relevant = ea.slice(s![..5]).fold(0.0_f64, |m, &v| m.max(v));
@@ -885,7 +999,11 @@ mod tests {
         }
         let pruned = relevant.slice(s![5..]).iter().filter(|&&r| !r).count();
         println!("ARD: {pruned} of 45 irrelevant weights pruned");
-        assert!(pruned >= 23, "{pruned} pruned: γ = {}", fit.well_determined());
+        assert!(
+            pruned >= 23,
+            "{pruned} pruned: γ = {}",
+            fit.well_determined()
+        );
     }
 
     fn fig_10_9_bounds(seed: u64, a0: f64) -> Vec<f64> {
@@ -906,7 +1024,9 @@ mod tests {
     }
 
     fn argmax(v: &[f64]) -> usize {
-        (0..v.len()).max_by(|&i, &j| v[i].total_cmp(&v[j])).unwrap_or(0)
+        (0..v.len())
+            .max_by(|&i, &j| v[i].total_cmp(&v[j]))
+            .unwrap_or(0)
     }
 
     #[test]
@@ -915,7 +1035,13 @@ mod tests {
         // variance 0.09 (β known), orders 0–8, a0 = b0 = 0.
         for seed in 0..10 {
             let b = fig_10_9_bounds(seed, 0.0);
-            println!("seed {seed}: {}", b.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(" "));
+            println!(
+                "seed {seed}: {}",
+                b.iter()
+                    .map(|v| format!("{v:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
             assert_eq!(argmax(&b), 3, "seed {seed}: {b:?}");
         }
     }
@@ -938,7 +1064,10 @@ mod tests {
     fn predictive_is_gaussian_with_known_beta_and_student_t_without() {
         let (x, t) = small_data();
         let xs = x.slice(s![..4, ..]);
-        let known = Vblr::params().with_noise(Noise::Known(BETA)).fit(x.view(), t.view()).unwrap();
+        let known = Vblr::params()
+            .with_noise(Noise::Known(BETA))
+            .fit(x.view(), t.view())
+            .unwrap();
         let p = known.predict(xs).unwrap();
         assert_eq!(p.dof, None);
         for (r, row) in xs.rows().into_iter().enumerate() {
@@ -947,7 +1076,10 @@ mod tests {
             assert!((p.mean[r] - row.dot(&known.m_n())).abs() < 1e-12);
         }
         let (c0, d0) = (1e-2, 1e-2);
-        let unknown = Vblr::params().with_noise(Noise::Gamma { c0, d0 }).fit(x.view(), t.view()).unwrap();
+        let unknown = Vblr::params()
+            .with_noise(Noise::Gamma { c0, d0 })
+            .fit(x.view(), t.view())
+            .unwrap();
         let p = unknown.predict(xs).unwrap();
         let (c_n, d_n) = (unknown.c_n().unwrap(), unknown.d_n().unwrap());
         assert_eq!(p.dof, Some(2.0 * c0 + x.nrows() as f64));
@@ -958,7 +1090,11 @@ mod tests {
         }
         assert_eq!(unknown.predict_mean(xs).unwrap(), p.mean);
         // noise σ = 0.5: E[β] near 4
-        assert!((unknown.beta_mean() - 4.0).abs() < 2.0, "{}", unknown.beta_mean());
+        assert!(
+            (unknown.beta_mean() - 4.0).abs() < 2.0,
+            "{}",
+            unknown.beta_mean()
+        );
     }
 
     #[test]
@@ -966,10 +1102,16 @@ mod tests {
         let (x, t) = small_data();
         let fit = Vblr::params().fit(x.view(), t.view()).unwrap();
         let e = fit.predict(Array2::zeros((2, 4)).view()).unwrap_err();
-        assert_eq!(e.to_string(), "shape mismatch: x has 4 columns but the model was fitted with 5");
+        assert_eq!(
+            e.to_string(),
+            "shape mismatch: x has 4 columns but the model was fitted with 5"
+        );
         let mut bad = x.slice(s![..2, ..]).to_owned();
         bad[[1, 2]] = f64::NAN;
-        assert!(matches!(fit.predict_mean(bad.view()), Err(Error::Core(CoreError::Data(_)))));
+        assert!(matches!(
+            fit.predict_mean(bad.view()),
+            Err(Error::Core(CoreError::Data(_)))
+        ));
     }
 
     #[test]
@@ -984,12 +1126,17 @@ mod tests {
     fn fit_rejects_infinite_targets() {
         let (x, mut t) = small_data();
         t[0] = f64::NEG_INFINITY;
-        assert!(matches!(Vblr::params().fit(x.view(), t.view()), Err(Error::Core(CoreError::Data(_)))));
+        assert!(matches!(
+            Vblr::params().fit(x.view(), t.view()),
+            Err(Error::Core(CoreError::Data(_)))
+        ));
     }
 
     #[test]
     fn fit_rejects_zero_rows() {
-        let e = Vblr::params().fit(Array2::zeros((0, 2)).view(), Array1::zeros(0).view()).unwrap_err();
+        let e = Vblr::params()
+            .fit(Array2::zeros((0, 2)).view(), Array1::zeros(0).view())
+            .unwrap_err();
         assert_eq!(e.to_string(), "invalid data: no observations (zero rows)");
         assert!(Vblr::params().fit_stats(&SuffStats::zeros(2)).is_err());
     }
@@ -1004,7 +1151,10 @@ mod tests {
     #[test]
     fn fit_checks_the_parameters_first() {
         let (x, t) = small_data();
-        let e = Vblr::params().with_a0(-1.0).fit(x.view(), t.view()).unwrap_err();
+        let e = Vblr::params()
+            .with_a0(-1.0)
+            .fit(x.view(), t.view())
+            .unwrap_err();
         assert_eq!(e.to_string(), "`a0` must be finite and >= 0, got -1");
     }
 
@@ -1013,10 +1163,18 @@ mod tests {
         // ‖t − Φm‖² + mᵀE[A]m = 0 and d0 = 0: q(β) would be improper.
         let (x, _) = small_data();
         let t = Array1::zeros(x.nrows());
-        let e = Vblr::params().with_noise(Noise::Gamma { c0: 1.0, d0: 0.0 }).fit(x.view(), t.view()).unwrap_err();
+        let e = Vblr::params()
+            .with_noise(Noise::Gamma { c0: 1.0, d0: 0.0 })
+            .fit(x.view(), t.view())
+            .unwrap_err();
         assert!(matches!(e, Error::Numerical { .. }), "{e}");
         // with d0 > 0 it is fine
-        assert!(Vblr::params().with_noise(Noise::Gamma { c0: 1.0, d0: 1.0 }).fit(x.view(), t.view()).is_ok());
+        assert!(
+            Vblr::params()
+                .with_noise(Noise::Gamma { c0: 1.0, d0: 1.0 })
+                .fit(x.view(), t.view())
+                .is_ok()
+        );
     }
 
     #[test]

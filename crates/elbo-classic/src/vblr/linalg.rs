@@ -58,7 +58,14 @@ pub(crate) fn xt_t(x: MatRef<'_, f64>, t: ArrayView1<'_, f64>) -> Array1<f64> {
     };
     let tm = MatRef::from_column_major_slice(ts, n, 1);
     let mut out = Mat::<f64>::zeros(x.ncols(), 1);
-    faer::linalg::matmul::matmul(out.as_mut(), Accum::Replace, x.transpose(), tm, 1.0, Par::rayon(0));
+    faer::linalg::matmul::matmul(
+        out.as_mut(),
+        Accum::Replace,
+        x.transpose(),
+        tm,
+        1.0,
+        Par::rayon(0),
+    );
     Array1::from_shape_fn(x.ncols(), |i| out[(i, 0)])
 }
 
@@ -99,7 +106,9 @@ pub(crate) fn gaussian_from_precision(
     let pt = Mat::<f64>::from_fn(d, d, |i, j| p[[i, j]] / (scale[i] * scale[j]));
     let llt = Llt::new(pt.as_ref(), Side::Lower).map_err(|_| not_pd())?;
     let l = llt.L();
-    let ln_det_p: f64 = (0..d).map(|i| 2.0 * l[(i, i)].ln() + 2.0 * scale[i].ln()).sum();
+    let ln_det_p: f64 = (0..d)
+        .map(|i| 2.0 * l[(i, i)].ln() + 2.0 * scale[i].ln())
+        .sum();
     let inv = llt.inverse();
     let cov = Array2::from_shape_fn((d, d), |(i, j)| inv[(i, j)] / (scale[i] * scale[j]));
     let mut rhs = Mat::<f64>::from_fn(d, 1, |i, _| h[i] / scale[i]);
@@ -108,7 +117,11 @@ pub(crate) fn gaussian_from_precision(
     if !(ln_det_p.is_finite() && mean.iter().all(|v| v.is_finite())) {
         return Err(not_pd().into());
     }
-    Ok(GaussianFromPrecision { mean, cov, ln_det_cov: -ln_det_p })
+    Ok(GaussianFromPrecision {
+        mean,
+        cov,
+        ln_det_cov: -ln_det_p,
+    })
 }
 
 /// φ_nᵀ S φ_n for every row φ_n of `x` (the input-dependent part of the
@@ -119,7 +132,14 @@ pub(crate) fn row_quadratic_forms(x: ArrayView2<'_, f64>, s: &Array2<f64>) -> Ar
     let sm = Mat::<f64>::from_fn(d, d, |i, j| s[[i, j]]);
     with_faer(x, |xf| {
         let mut xs = Mat::<f64>::zeros(n, d);
-        faer::linalg::matmul::matmul(xs.as_mut(), Accum::Replace, xf, sm.as_ref(), 1.0, Par::rayon(0));
+        faer::linalg::matmul::matmul(
+            xs.as_mut(),
+            Accum::Replace,
+            xf,
+            sm.as_ref(),
+            1.0,
+            Par::rayon(0),
+        );
         Array1::from_shape_fn(n, |r| (0..d).map(|c| xs[(r, c)] * xf[(r, c)]).sum())
     })
 }
@@ -131,7 +151,12 @@ mod tests {
 
     #[test]
     fn gram_and_xt_t_match_ndarray_for_every_layout() {
-        let x = array![[1.0, 2.0, -1.0], [0.5, 3.0, 2.0], [4.0, -1.0, 0.0], [1.5, 1.0, 1.0]];
+        let x = array![
+            [1.0, 2.0, -1.0],
+            [0.5, 3.0, 2.0],
+            [4.0, -1.0, 0.0],
+            [1.5, 1.0, 1.0]
+        ];
         let t = array![1.0, -2.0, 0.5, 3.0];
         let want_g = x.t().dot(&x);
         let want_h = x.t().dot(&t);
@@ -182,7 +207,10 @@ mod tests {
         let p = array![[1.0, 2.0], [2.0, 1.0]];
         let e = gaussian_from_precision(&p, array![0.0, 0.0].view(), "P").unwrap_err();
         assert!(
-            matches!(e, crate::Error::Core(CoreError::NotPositiveDefinite { what: "P", .. })),
+            matches!(
+                e,
+                crate::Error::Core(CoreError::NotPositiveDefinite { what: "P", .. })
+            ),
             "{e}"
         );
         let p = array![[0.0, 0.0], [0.0, 1.0]];

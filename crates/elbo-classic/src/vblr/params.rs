@@ -255,7 +255,10 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_recorded() {
         let v = VblrParams::new().check().unwrap();
-        assert_eq!((v.a0(), v.b0(), v.tol(), v.max_iter()), (1e-6, 1e-6, 1e-8, 1000));
+        assert_eq!(
+            (v.a0(), v.b0(), v.tol(), v.max_iter()),
+            (1e-6, 1e-6, 1e-8, 1000)
+        );
         assert_eq!(v.noise(), Noise::Gamma { c0: 1e-6, d0: 1e-6 });
         assert!(v.alpha_prior_is_proper());
         // the improper limit a0 = b0 = 0 is allowed
@@ -289,18 +292,30 @@ mod tests {
 
     #[test]
     fn non_positive_beta_is_rejected() {
-        assert_eq!(invalid_name(VblrParams::new().with_noise(Noise::Known(0.0))), "beta");
-        assert_eq!(invalid_name(VblrParams::new().with_noise(Noise::Known(-3.0))), "beta");
+        assert_eq!(
+            invalid_name(VblrParams::new().with_noise(Noise::Known(0.0))),
+            "beta"
+        );
+        assert_eq!(
+            invalid_name(VblrParams::new().with_noise(Noise::Known(-3.0))),
+            "beta"
+        );
     }
 
     #[test]
     fn non_positive_fixed_alpha_is_rejected() {
-        assert_eq!(invalid_name(VblrParams::new().with_fixed_alpha(Some(0.0))), "alpha");
+        assert_eq!(
+            invalid_name(VblrParams::new().with_fixed_alpha(Some(0.0))),
+            "alpha"
+        );
     }
 
     #[test]
     fn non_positive_alpha_init_is_rejected() {
-        assert_eq!(invalid_name(VblrParams::new().with_alpha_init(-1.0)), "alpha_init");
+        assert_eq!(
+            invalid_name(VblrParams::new().with_alpha_init(-1.0)),
+            "alpha_init"
+        );
     }
 
     #[test]
@@ -315,13 +330,22 @@ mod tests {
 
     #[test]
     fn prune_threshold_outside_the_unit_interval_is_rejected() {
-        assert_eq!(invalid_name(VblrParams::new().with_prune_threshold(1.0)), "prune_threshold");
-        assert_eq!(invalid_name(VblrParams::new().with_prune_threshold(0.0)), "prune_threshold");
+        assert_eq!(
+            invalid_name(VblrParams::new().with_prune_threshold(1.0)),
+            "prune_threshold"
+        );
+        assert_eq!(
+            invalid_name(VblrParams::new().with_prune_threshold(0.0)),
+            "prune_threshold"
+        );
     }
 
     #[test]
     fn debug_output_names_the_noise() {
-        let v = VblrParams::new().with_noise(Noise::Known(2.0)).check().unwrap();
+        let v = VblrParams::new()
+            .with_noise(Noise::Known(2.0))
+            .check()
+            .unwrap();
         let s = format!("{v:?}");
         assert!(s.contains("Known(2.0)"), "{s}");
     }

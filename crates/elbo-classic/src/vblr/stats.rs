@@ -126,7 +126,12 @@ impl SuffStats {
         }
         let finite = self.ttt.is_finite()
             && self.sum_t.is_finite()
-            && self.xtx.iter().chain(&self.xtt).chain(&self.sum_x).all(|v| v.is_finite());
+            && self
+                .xtx
+                .iter()
+                .chain(&self.xtt)
+                .chain(&self.sum_x)
+                .all(|v| v.is_finite());
         if !finite {
             return Err(CoreError::Data(
                 "the sums of the data overflow (values too large); rescale the data".into(),
@@ -141,7 +146,9 @@ impl SuffStats {
 pub(crate) fn check_data(x: ArrayView2<'_, f64>, t: ArrayView1<'_, f64>) -> Result<()> {
     let (n, d) = x.dim();
     if n != t.len() {
-        return Err(CoreError::Shape(format!("x has {n} rows but t has {} values", t.len())).into());
+        return Err(
+            CoreError::Shape(format!("x has {n} rows but t has {} values", t.len())).into(),
+        );
     }
     if n == 0 {
         return Err(CoreError::Data("no observations (zero rows)".into()).into());
@@ -160,11 +167,7 @@ pub(crate) fn check_data(x: ArrayView2<'_, f64>, t: ArrayView1<'_, f64>) -> Resu
 pub(crate) fn check_finite_x(x: ArrayView2<'_, f64>) -> Result<()> {
     for (r, row) in x.rows().into_iter().enumerate() {
         if let Some(c) = row.iter().position(|v| !v.is_finite()) {
-            return Err(CoreError::Data(format!(
-                "x[{r}, {c}] is {} (not finite)",
-                row[c]
-            ))
-            .into());
+            return Err(CoreError::Data(format!("x[{r}, {c}] is {} (not finite)", row[c])).into());
         }
     }
     Ok(())
@@ -195,7 +198,10 @@ mod tests {
         assert_eq!(merged.n, 5);
         assert!((&merged.xtx - &all.xtx).iter().all(|e| e.abs() < 1e-12));
         assert!((merged.ttt - all.ttt).abs() < 1e-12);
-        assert!(matches!(merged.merge(&SuffStats::zeros(3)), Err(Error::Core(CoreError::Shape(_)))));
+        assert!(matches!(
+            merged.merge(&SuffStats::zeros(3)),
+            Err(Error::Core(CoreError::Shape(_)))
+        ));
     }
 
     #[test]
@@ -214,7 +220,10 @@ mod tests {
     #[test]
     fn mismatched_lengths_are_a_shape_error() {
         let e = SuffStats::from_data(array![[1.0], [2.0]].view(), array![1.0].view()).unwrap_err();
-        assert_eq!(e.to_string(), "shape mismatch: x has 2 rows but t has 1 values");
+        assert_eq!(
+            e.to_string(),
+            "shape mismatch: x has 2 rows but t has 1 values"
+        );
     }
 
     #[test]
@@ -233,10 +242,14 @@ mod tests {
 
     #[test]
     fn nan_and_infinite_values_are_named() {
-        let e = SuffStats::from_data(array![[1.0, f64::NAN]].view(), array![1.0].view()).unwrap_err();
+        let e =
+            SuffStats::from_data(array![[1.0, f64::NAN]].view(), array![1.0].view()).unwrap_err();
         assert_eq!(e.to_string(), "invalid data: x[0, 1] is NaN (not finite)");
-        let e = SuffStats::from_data(array![[1.0], [2.0]].view(), array![1.0, f64::INFINITY].view())
-            .unwrap_err();
+        let e = SuffStats::from_data(
+            array![[1.0], [2.0]].view(),
+            array![1.0, f64::INFINITY].view(),
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "invalid data: t[1] is inf (not finite)");
     }
 }

@@ -91,7 +91,12 @@ pub fn linear_data(n: usize, w: &Array1<f64>, sigma: f64, seed: u64) -> (Array2<
     let mut rng = elbo_core::rng::seeded(seed);
     let d = w.len();
     let x: Array2<f64> = Array2::from_shape_simple_fn((n, d), || StandardNormal.sample(&mut rng));
-    let noise: Array1<f64> = (0..n).map(|_| { let z: f64 = StandardNormal.sample(&mut rng); sigma * z }).collect();
+    let noise: Array1<f64> = (0..n)
+        .map(|_| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            sigma * z
+        })
+        .collect();
     let t = x.dot(w) + noise;
     (x, t)
 }

@@ -36,7 +36,10 @@ pub fn cubic(n: usize, seed: u64) -> Dataset {
     // 0.3 > 0, so Normal::new cannot fail.
     let noise = Normal::new(0.0, 0.3).expect("valid standard deviation");
     let x: Vec<f64> = (0..n).map(|_| rng.random_range(-5.0..5.0)).collect();
-    let t: Array1<f64> = x.iter().map(|&xi| cubic_mean(xi) + noise.sample(&mut rng)).collect();
+    let t: Array1<f64> = x
+        .iter()
+        .map(|&xi| cubic_mean(xi) + noise.sample(&mut rng))
+        .collect();
     Dataset {
         name: "cubic".into(),
         x: Array2::from_shape_vec((n, 1), x).expect("n x 1 values"),
