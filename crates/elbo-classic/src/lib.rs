@@ -16,6 +16,7 @@
 
 pub mod basis;
 pub mod error;
+pub(crate) mod linalg;
 pub mod kmeans;
 pub mod mixture;
 pub mod vb_logistic;

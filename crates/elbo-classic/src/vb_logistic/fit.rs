@@ -25,7 +25,7 @@ use super::bound::{
     BoundTerms, entropy_q_alpha, entropy_q_w, expected_ln_h, expected_ln_prior_alpha,
     expected_ln_prior_w, gamma_moments, lambda,
 };
-use super::linalg::SpdFactor;
+use crate::linalg::gaussian_from_precision;
 use super::params::VbLogisticValidParams;
 use crate::Result;
 
@@ -152,11 +152,11 @@ pub(crate) fn update_q_w(p: &Problem, xi: ArrayView1<f64>, e_alpha: f64) -> Resu
     let scaled = &p.phi * &two_lambda.insert_axis(Axis(1));
     let mut precision = p.phi.t().dot(&scaled);
     precision.diag_mut().mapv_inplace(|v| v + e_alpha);
-    let f = SpdFactor::new(precision.view(), "S_N^-1 (PRML 10.158)")?;
+    let g = gaussian_from_precision(&precision, p.rhs.view(), "S_N^-1 (PRML 10.158)")?;
     Ok(QW {
-        m_n: f.solve(p.rhs.view()),
-        s_n: f.inverse(),
-        ln_det_s: -f.ln_det(),
+        m_n: g.mean,
+        s_n: g.cov,
+        ln_det_s: g.ln_det_cov,
     })
 }
 

@@ -35,7 +35,7 @@
 
 pub mod bound;
 mod fit;
-mod linalg;
+
 pub mod metrics;
 mod params;
 

@@ -51,7 +51,7 @@
 mod bound;
 mod evidence;
 mod fit;
-mod linalg;
+
 mod params;
 mod stats;
 #[cfg(test)]

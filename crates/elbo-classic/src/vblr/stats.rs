@@ -5,7 +5,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
 
-use super::linalg::{gram, with_faer, xt_t};
+use crate::linalg::{gram, with_faer, xt_t};
 use crate::Result;
 use elbo_core::Error as CoreError;
 
