@@ -22,14 +22,23 @@ fn shapes() -> Vec<(usize, usize, usize)> {
 
 fn bench_vgmm(c: &mut Criterion) {
     let mut g = c.benchmark_group("vgmm_100it");
-    g.sample_size(10).measurement_time(Duration::from_secs(30)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(30))
+        .warm_up_time(Duration::from_secs(1));
     for (n, d, k) in shapes() {
         let (x, _) = blobs(n, d, k, 1.0, 0);
         for cov in [CovarianceType::Full, CovarianceType::Diag] {
-            let params = Vgmm::params(k).with_covariance(cov).with_tol(0.0).with_max_iter(100).check().unwrap();
-            g.bench_with_input(BenchmarkId::new(format!("{cov}"), format!("{n}x{d}_k{k}")), &x, |b, x| {
-                b.iter(|| black_box(params.fit(x.view()).unwrap().elbo()))
-            });
+            let params = Vgmm::params(k)
+                .with_covariance(cov)
+                .with_tol(0.0)
+                .with_max_iter(100)
+                .check()
+                .unwrap();
+            g.bench_with_input(
+                BenchmarkId::new(format!("{cov}"), format!("{n}x{d}_k{k}")),
+                &x,
+                |b, x| b.iter(|| black_box(params.fit(x.view()).unwrap().elbo())),
+            );
         }
     }
     g.finish();
@@ -37,13 +46,22 @@ fn bench_vgmm(c: &mut Criterion) {
 
 fn bench_em(c: &mut Criterion) {
     let mut g = c.benchmark_group("em_gmm_100it");
-    g.sample_size(10).measurement_time(Duration::from_secs(20)).warm_up_time(Duration::from_secs(1));
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(20))
+        .warm_up_time(Duration::from_secs(1));
     for (n, d, k) in shapes() {
         let (x, _) = blobs(n, d, k, 1.0, 0);
-        let params = EmGmm::params(k).with_tol(0.0).with_max_iter(100).with_reg_covar(1e-6).check().unwrap();
-        g.bench_with_input(BenchmarkId::new("full", format!("{n}x{d}_k{k}")), &x, |b, x| {
-            b.iter(|| black_box(params.fit(x.view()).unwrap().objective()))
-        });
+        let params = EmGmm::params(k)
+            .with_tol(0.0)
+            .with_max_iter(100)
+            .with_reg_covar(1e-6)
+            .check()
+            .unwrap();
+        g.bench_with_input(
+            BenchmarkId::new("full", format!("{n}x{d}_k{k}")),
+            &x,
+            |b, x| b.iter(|| black_box(params.fit(x.view()).unwrap().objective())),
+        );
     }
     g.finish();
 }

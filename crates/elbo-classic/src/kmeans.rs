@@ -42,7 +42,13 @@ fn check(x: ArrayView2<f64>, k: usize) -> Result<()> {
         return Err(CoreError::invalid("k", k, "at most the number of points N").into());
     }
     if let Some(p) = x.iter().position(|v| !v.is_finite()) {
-        return Err(CoreError::Data(format!("row {}, column {} is not finite ({})", p / d + 1, p % d + 1, x[[p / d, p % d]])).into());
+        return Err(CoreError::Data(format!(
+            "row {}, column {} is not finite ({})",
+            p / d + 1,
+            p % d + 1,
+            x[[p / d, p % d]]
+        ))
+        .into());
     }
     Ok(())
 }
@@ -51,58 +57,85 @@ fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(u, v)| (u - v) * (u - v)).sum()
 }
 
-/// k-means++ seeding (Arthur & Vassilvitskii 2007): the first centre is a
-/// uniformly drawn point, each next one a point drawn with probability
-/// proportional to its squared distance to the nearest centre so far. With
-/// fewer than K distinct points (duplicates) the remaining centres are
-/// drawn uniformly.
+/// Greedy k-means++ seeding (Arthur & Vassilvitskii 2007, with the greedy
+/// trials of scikit-learn's `_kmeans_plusplus`): the first centre is a
+/// uniformly drawn point; each next one is the best, by the resulting
+/// distortion, of 2 + ⌊ln K⌋ candidates drawn with probability proportional
+/// to the squared distance to the nearest centre so far. With fewer than K
+/// distinct points (duplicates) the remaining centres are drawn uniformly.
 ///
 /// # Errors
 /// K = 0, K > N, empty or non-finite data.
-pub fn kmeans_plus_plus<R: Rng + ?Sized>(x: ArrayView2<f64>, k: usize, rng: &mut R) -> Result<Array2<f64>> {
+pub fn kmeans_plus_plus<R: Rng + ?Sized>(
+    x: ArrayView2<f64>,
+    k: usize,
+    rng: &mut R,
+) -> Result<Array2<f64>> {
     check(x, k)?;
     let x = x.as_standard_layout();
     let (n, d) = x.dim();
     // Standard layout was just ensured.
     let xs = x.as_slice().expect("standard layout");
+    let trials = 2 + (k as f64).ln().floor() as usize;
     let mut centers = Array2::zeros((k, d));
     let first = rng.random_range(0..n);
     centers.row_mut(0).assign(&x.row(first));
     let mut dist: Vec<f64> = vec![f64::INFINITY; n];
+    update_min_dist(xs, d, &xs[first * d..(first + 1) * d], &mut dist);
     for c in 1..k {
-        let prev = centers.row(c - 1).to_vec();
-        dist.par_chunks_mut(BLOCK).zip(xs.par_chunks(BLOCK * d)).for_each(|(dc, xc)| {
+        let total: f64 = dist.iter().sum();
+        if !(total > 0.0 && total.is_finite()) {
+            let pick = rng.random_range(0..n);
+            centers.row_mut(c).assign(&x.row(pick));
+            continue;
+        }
+        let mut best: Option<(f64, usize, Vec<f64>)> = None;
+        for _ in 0..trials {
+            let pick = sample_d2(&dist, total, rng);
+            let mut cand = dist.clone();
+            update_min_dist(xs, d, &xs[pick * d..(pick + 1) * d], &mut cand);
+            let pot: f64 = cand.iter().sum();
+            if best.as_ref().is_none_or(|b| pot < b.0) {
+                best = Some((pot, pick, cand));
+            }
+        }
+        // `trials` ≥ 2, so a candidate was evaluated.
+        let (_, pick, cand) = best.expect("at least one trial");
+        centers.row_mut(c).assign(&x.row(pick));
+        dist = cand;
+    }
+    Ok(centers)
+}
+
+/// dist_i ← min(dist_i, ‖x_i − c‖²), in parallel blocks.
+fn update_min_dist(xs: &[f64], d: usize, c: &[f64], dist: &mut [f64]) {
+    dist.par_chunks_mut(BLOCK)
+        .zip(xs.par_chunks(BLOCK * d))
+        .for_each(|(dc, xc)| {
             for (dv, xr) in dc.iter_mut().zip(xc.chunks_exact(d)) {
-                let s = sq_dist(xr, &prev);
+                let s = sq_dist(xr, c);
                 if s < *dv {
                     *dv = s;
                 }
             }
         });
-        let total: f64 = dist.iter().sum();
-        let pick = if total > 0.0 && total.is_finite() {
-            let u = rng.random::<f64>() * total;
-            let mut acc = 0.0;
-            let mut pick = n - 1;
-            for (i, &dv) in dist.iter().enumerate() {
-                acc += dv;
-                if acc > u && dv > 0.0 {
-                    pick = i;
-                    break;
-                }
-            }
-            // Round-off could leave `pick` on a point at distance 0; take
-            // the last point with a positive distance then.
-            if dist[pick] == 0.0 {
-                pick = dist.iter().rposition(|&v| v > 0.0).unwrap_or(pick);
-            }
-            pick
-        } else {
-            rng.random_range(0..n)
-        };
-        centers.row_mut(c).assign(&x.row(pick));
+}
+
+/// A point drawn with probability dist_i / total (total > 0).
+fn sample_d2<R: Rng + ?Sized>(dist: &[f64], total: f64, rng: &mut R) -> usize {
+    let u = rng.random::<f64>() * total;
+    let mut acc = 0.0;
+    for (i, &dv) in dist.iter().enumerate() {
+        acc += dv;
+        if acc > u && dv > 0.0 {
+            return i;
+        }
     }
-    Ok(centers)
+    // Round-off left u beyond the running sum: the last point with a
+    // positive distance (one exists since total > 0).
+    dist.iter()
+        .rposition(|&v| v > 0.0)
+        .unwrap_or(dist.len() - 1)
 }
 
 /// Seeded k-means: [`kmeans_plus_plus`] then at most `n_lloyd` Lloyd
@@ -112,7 +145,12 @@ pub fn kmeans_plus_plus<R: Rng + ?Sized>(x: ArrayView2<f64>, k: usize, rng: &mut
 ///
 /// # Errors
 /// K = 0, K > N, empty or non-finite data.
-pub fn kmeans<R: Rng + ?Sized>(x: ArrayView2<f64>, k: usize, n_lloyd: usize, rng: &mut R) -> Result<KMeans> {
+pub fn kmeans<R: Rng + ?Sized>(
+    x: ArrayView2<f64>,
+    k: usize,
+    n_lloyd: usize,
+    rng: &mut R,
+) -> Result<KMeans> {
     let mut centers = kmeans_plus_plus(x, k, rng)?;
     let x = x.as_standard_layout();
     let (n, d) = x.dim();
@@ -157,7 +195,12 @@ pub fn kmeans<R: Rng + ?Sized>(x: ArrayView2<f64>, k: usize, n_lloyd: usize, rng
             break;
         }
     }
-    Ok(KMeans { centers, labels: labels.into(), inertia, n_iter })
+    Ok(KMeans {
+        centers,
+        labels: labels.into(),
+        inertia,
+        n_iter,
+    })
 }
 
 /// Assignment step (PRML 9.2): the nearest centre of each point; returns J (9.1).
@@ -220,7 +263,9 @@ mod tests {
         assert!(kmeans(x.view(), 0, 5, &mut seeded(0)).is_err());
         assert!(kmeans(x.view(), 4, 5, &mut seeded(0)).is_err());
         let y = array![[1.0, f64::NAN]];
-        let e = kmeans(y.view(), 1, 5, &mut seeded(0)).unwrap_err().to_string();
+        let e = kmeans(y.view(), 1, 5, &mut seeded(0))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("row 1, column 2"), "{e}");
     }
 }

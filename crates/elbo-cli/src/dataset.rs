@@ -112,10 +112,57 @@ fn file_name(p: &Path) -> String {
     )
 }
 
-/// `sparse:N,D,K`: inputs N(0, 1); t = Σ_{j<K} w_j x_j + ε, |w_j| ~ U(1, 2)
-/// with a random sign, ε ~ N(0, 1). Only the first K columns are relevant,
-/// which is what ARD should find.
-fn sparse(spec: &str, args: Option<&str>, seed: u64) -> anyhow::Result<Dataset> {
+/// Whether `spec` names data generated from the seed rather than read from
+/// a file or embedded: `sparse[:N,D,K]` and the synthetic built-ins
+/// (`cubic`). Such runs write the data they used as `data.csv`.
+pub fn is_generated(spec: &str) -> bool {
+    sparse_shape(spec).is_some()
+        || BUILTINS
+            .iter()
+            .any(|b| b.name == spec && b.source.starts_with("generated"))
+}
+
+/// (N, D, K) of a valid `sparse[:N,D,K]` spec: its first K input columns
+/// are the relevant ones.
+pub fn sparse_shape(spec: &str) -> Option<(usize, usize, usize)> {
+    let rest = spec.strip_prefix("sparse")?;
+    if !(rest.is_empty() || rest.starts_with(':')) {
+        return None;
+    }
+    parse_sparse(spec, rest.strip_prefix(':')).ok()
+}
+
+/// The data set as CSV: a header of the column names (inputs, then the
+/// target), then one line per row. Values are written in Rust's shortest
+/// round-trip form, so a reader (numpy's `loadtxt`) gets exactly the same
+/// f64 values.
+pub fn to_csv(d: &Dataset) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut names: Vec<String> = d.feature_names.iter().map(|s| quote(s)).collect();
+    if d.y.is_some() {
+        names.push(quote(d.target_name.as_deref().unwrap_or("target")));
+    }
+    let mut out = names.join(",");
+    out.push('\n');
+    for (i, row) in d.x.rows().into_iter().enumerate() {
+        let mut cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+        if let Some(y) = &d.y {
+            cells.push(y[i].to_string());
+        }
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Parse the `N,D,K` of `sparse:N,D,K` (`None`: the defaults).
+fn parse_sparse(spec: &str, args: Option<&str>) -> anyhow::Result<(usize, usize, usize)> {
     let (n, d, k) = match args {
         None => (200, 50, 5),
         Some(a) => {
@@ -142,6 +189,14 @@ fn sparse(spec: &str, args: Option<&str>, seed: u64) -> anyhow::Result<Dataset> 
         "`{spec}`: N x D = {} values is too large",
         n.saturating_mul(d)
     );
+    Ok((n, d, k))
+}
+
+/// `sparse:N,D,K`: inputs N(0, 1); t = Σ_{j<K} w_j x_j + ε, |w_j| ~ U(1, 2)
+/// with a random sign, ε ~ N(0, 1). Only the first K columns are relevant,
+/// which is what ARD should find.
+fn sparse(spec: &str, args: Option<&str>, seed: u64) -> anyhow::Result<Dataset> {
+    let (n, d, k) = parse_sparse(spec, args)?;
     let mut rng = elbo_core::rng::seeded(seed);
     let w: Vec<f64> = (0..k)
         .map(|_| {
@@ -198,6 +253,25 @@ mod tests {
         let e = load("diabetes", Some("age"), 0).unwrap_err().to_string();
         assert!(e.contains("comes with its target `progression`"), "{e}");
         load("diabetes", Some("progression"), 0).unwrap();
+    }
+
+    #[test]
+    fn generated_data_round_trip_through_csv() {
+        assert!(is_generated("sparse") && is_generated("sparse:10,3,1") && is_generated("cubic"));
+        assert!(
+            !is_generated("diabetes") && !is_generated("sparse:1,2") && !is_generated("sparsex")
+        );
+        assert_eq!(sparse_shape("sparse"), Some((200, 50, 5)));
+        assert_eq!(sparse_shape("sparse:30,8,2"), Some((30, 8, 2)));
+        let d = load("sparse:7,3,1", None, 5).unwrap();
+        let csv = to_csv(&d);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("data.csv");
+        std::fs::write(&p, &csv).unwrap();
+        let back = load(p.to_str().unwrap(), Some("t"), 0).unwrap();
+        assert_eq!(back.x, d.x, "bit for bit");
+        assert_eq!(back.y, d.y);
+        assert_eq!(csv.lines().next(), Some("x0,x1,x2,t"));
     }
 
     #[test]

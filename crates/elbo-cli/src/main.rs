@@ -24,6 +24,7 @@ mod output;
 mod plot;
 mod progress;
 mod report;
+mod split;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -166,6 +166,12 @@ impl RunDir {
         })
     }
 
+    /// Where the files are being written (the temporary directory, until
+    /// [`commit`](Self::commit)); for a helper that reads them back.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
     /// Write `bytes` to `name` inside the run directory (creating
     /// sub-directories as needed).
     pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> anyhow::Result<()> {

@@ -21,6 +21,8 @@ pub mod colour {
     pub const GREY: RGBColor = RGBColor(120, 120, 120);
     /// Black.
     pub const BLACK: RGBColor = RGBColor(0, 0, 0);
+    /// Orange.
+    pub const ORANGE: RGBColor = RGBColor(230, 159, 0);
 }
 
 /// One thing drawn on a figure.
@@ -123,6 +125,8 @@ pub struct Figure {
     layers: Vec<Layer>,
     x_range: Option<(f64, f64)>,
     y_range: Option<(f64, f64)>,
+    y_log10: bool,
+    legend_lower_right: bool,
     size: (u32, u32),
 }
 
@@ -140,6 +144,8 @@ impl Figure {
             layers: Vec::new(),
             x_range: None,
             y_range: None,
+            y_log10: false,
+            legend_lower_right: false,
             size: (640, 420),
         }
     }
@@ -159,6 +165,19 @@ impl Figure {
     /// Fix the y range instead of fitting it to the layers.
     pub fn y_range(mut self, lo: f64, hi: f64) -> Self {
         self.y_range = Some((lo, hi));
+        self
+    }
+
+    /// A logarithmic y axis: the layers' y values are log10 of the
+    /// quantity, and the tick labels show the quantity (1, 10, 100, 1e3 …).
+    pub fn log10_y(mut self) -> Self {
+        self.y_log10 = true;
+        self
+    }
+
+    /// Put the legend in the lower right corner (default: upper left).
+    pub fn legend_lower_right(mut self) -> Self {
+        self.legend_lower_right = true;
         self
     }
 
@@ -216,13 +235,19 @@ impl Figure {
                 .x_label_area_size(42)
                 .y_label_area_size(64)
                 .build_cartesian_2d(x0..x1, y0..y1)?;
-            chart
-                .configure_mesh()
-                .x_desc(&self.x_label)
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(&self.x_label)
                 .y_desc(&self.y_label)
                 .light_line_style(WHITE.mix(0.0))
-                .label_style(("sans-serif", 12))
-                .draw()?;
+                .label_style(("sans-serif", 12));
+            if self.y_log10 {
+                // One tick per decade (plotters may add half decades; those
+                // stay unlabelled).
+                let decades = (y1.floor() - y0.ceil()) as usize + 1;
+                mesh.y_labels(decades.max(2))
+                    .y_label_formatter(&pow10_label);
+            }
+            mesh.draw()?;
             for layer in &self.layers {
                 let finite = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite();
                 let label = layer.label().map(str::to_string);
@@ -319,12 +344,30 @@ impl Figure {
                     .background_style(WHITE.mix(0.85))
                     .border_style(BLACK.mix(0.3))
                     .label_font(("sans-serif", 12))
-                    .position(SeriesLabelPosition::UpperLeft)
+                    .position(if self.legend_lower_right {
+                        SeriesLabelPosition::LowerRight
+                    } else {
+                        SeriesLabelPosition::UpperLeft
+                    })
                     .draw()?;
             }
             root.present()?;
         }
         Ok(svg)
+    }
+}
+
+/// The tick label of a log10 axis at `v`: 10^v, written 0.01, 0.1, 1, 10,
+/// 100, 1000, then 1e4 …; ticks between powers are left unlabelled.
+fn pow10_label(v: &f64) -> String {
+    let r = v.round();
+    if (v - r).abs() < 1e-9 {
+        match r as i32 {
+            e @ -2..=3 => format!("{}", 10f64.powi(e)),
+            e => format!("1e{e}"),
+        }
+    } else {
+        String::new()
     }
 }
 
@@ -391,6 +434,26 @@ mod tests {
         assert!(svg.contains("</svg>") && svg.contains("mean"));
         let svg = bound_trace("bound", &[-3.0]).to_svg().unwrap();
         assert!(svg.contains("iteration"));
+    }
+
+    #[test]
+    fn log_axes_label_powers_of_ten() {
+        assert_eq!(pow10_label(&0.0), "1");
+        assert_eq!(pow10_label(&-1.0), "0.1");
+        assert_eq!(pow10_label(&3.0), "1000");
+        assert_eq!(pow10_label(&4.0), "1e4");
+        assert_eq!(pow10_label(&-5.0), "1e-5");
+        assert_eq!(pow10_label(&0.5), "");
+        let svg = Figure::new("log", "i", "E[alpha]")
+            .log10_y()
+            .layer(Layer::Points {
+                points: vec![(0.0, -1.0), (1.0, 4.0)],
+                colour: colour::ORANGE,
+                label: None,
+            })
+            .to_svg()
+            .unwrap();
+        assert!(svg.contains("1e4") && svg.contains("0.1"), "{svg}");
     }
 
     #[test]

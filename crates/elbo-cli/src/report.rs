@@ -86,8 +86,9 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// The whole report as one HTML document.
-pub fn html(title: &str, intro: &str, sections: &[Section]) -> String {
+/// The whole report as one HTML document; `peers` says where the peer
+/// column comes from.
+pub fn html(title: &str, intro: &str, peers: &str, sections: &[Section]) -> String {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str(&format!("<title>{}</title>\n", escape(title)));
@@ -97,13 +98,14 @@ pub fn html(title: &str, intro: &str, sections: &[Section]) -> String {
          table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\n\
          th{background:#f3f3f3}code,pre{background:#f6f6f6;padding:.1em .3em}pre{padding:.5em;overflow-x:auto}\n\
          .figs{display:flex;flex-wrap:wrap;gap:1em}.figs figure{margin:0}figcaption{font-size:.9em;color:#555}\n\
-         .placeholder{color:#a60}\n\
+         .placeholder{color:#a60}.recorded{color:#555;font-style:italic}.measured{color:#060}\n\
          </style>\n</head>\n<body>\n",
     );
     h.push_str(&format!(
-        "<h1>{}</h1>\n<p>{}</p>\n",
+        "<h1>{}</h1>\n<p>{}</p>\n<p><b>Peers.</b> {}</p>\n",
         escape(title),
-        escape(intro)
+        escape(intro),
+        escape(peers)
     ));
     h.push_str("<h2>Results</h2>\n<table>\n<tr><th>experiment</th><th>quantity</th><th>ours</th><th>published</th><th>peer</th></tr>\n");
     for s in sections {
@@ -162,13 +164,19 @@ pub fn html(title: &str, intro: &str, sections: &[Section]) -> String {
     h
 }
 
-/// A table cell; placeholders are highlighted.
+/// A table cell; placeholders, recorded and measured peer numbers are
+/// told apart.
 fn cell(s: &str) -> String {
-    if s.contains("placeholder") {
-        format!("<span class=\"placeholder\">{}</span>", escape(s))
+    let class = if s.contains("placeholder") || s.starts_with("not measured") {
+        "placeholder"
+    } else if s.contains("recorded, ") {
+        "recorded"
+    } else if s.contains("measured in this run") {
+        "measured"
     } else {
-        escape(s)
-    }
+        return escape(s);
+    };
+    format!("<span class=\"{class}\">{}</span>", escape(s))
 }
 
 /// An SVG document without a leading `<?xml …?>` line, for inlining.
@@ -179,8 +187,8 @@ fn strip_xml_header(svg: &str) -> &str {
     }
 }
 
-/// The results as a Markdown table.
-pub fn markdown(sections: &[Section]) -> String {
+/// The results as a Markdown table, then the note on the peer column.
+pub fn markdown(sections: &[Section], peers: &str) -> String {
     let mut m = String::from(
         "| experiment | quantity | ours | published | peer |\n|---|---|---|---|---|\n",
     );
@@ -196,6 +204,7 @@ pub fn markdown(sections: &[Section]) -> String {
             ));
         }
     }
+    m.push_str(&format!("\nPeers: {}\n", peers.replace('\n', " ")));
     m
 }
 
@@ -221,7 +230,7 @@ mod tests {
 
     #[test]
     fn html_is_self_contained_and_escaped() {
-        let h = html("T", "intro", &[section()]);
+        let h = html("T", "intro", "from sklearn", &[section()]);
         assert!(h.contains("<figure><svg></svg>"));
         assert!(!h.contains("<?xml"));
         assert!(h.contains("A &lt;b&gt;") && h.contains("x &amp; y"));
@@ -231,8 +240,9 @@ mod tests {
 
     #[test]
     fn markdown_table() {
-        let m = markdown(&[section()]);
-        assert_eq!(m.lines().count(), 3);
+        let m = markdown(&[section()], "from sklearn");
+        assert_eq!(m.lines().count(), 5);
+        assert!(m.ends_with("\nPeers: from sklearn\n"));
         assert!(m.contains("| A <b> | best M | 3 | 3 (PRML) | placeholder: sklearn |"));
     }
 }

@@ -30,12 +30,20 @@ impl Elbo {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_elbo"))
-            .args(args)
+        self.command(args).output().expect("run elbo")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_elbo"));
+        c.args(args)
             .current_dir(self.dir.path())
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .expect("run elbo")
+            .env_remove("RUST_BACKTRACE");
+        c
+    }
+
+    fn json(&self, file: &str) -> Value {
+        let text = std::fs::read_to_string(self.path(file)).expect(file);
+        serde_json::from_str(&text).expect("valid JSON")
     }
 
     /// Run and require success; returns stdout.
@@ -150,6 +158,37 @@ fn assert_monotone(trace: &Value) {
             "bound decreased: {w:?}"
         );
     }
+}
+
+/// A JSON array of row indices.
+fn indices(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .expect("index list")
+        .iter()
+        .map(|i| i.as_u64().expect("index") as usize)
+        .collect()
+}
+
+/// `train` and `test` partition 0..n.
+fn assert_partition(train: &[usize], test: &[usize], n: usize) {
+    let mut all: Vec<usize> = train.iter().chain(test).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..n).collect::<Vec<_>>(), "not a partition of 0..{n}");
+}
+
+/// A CSV with a header, as numbers (the last column is the target).
+fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<f64>>) {
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .expect("header")
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let rows = lines
+        .map(|l| l.split(',').map(|v| v.parse().expect("number")).collect())
+        .collect();
+    (header, rows)
 }
 
 fn without_wall(mut m: Value) -> Value {
@@ -328,7 +367,125 @@ fn vblr_ard_records_one_precision_per_weight() {
         g[1] > 0.9 && g[2] > 0.9,
         "the two relevant weights are well determined: {g:?}"
     );
-    assert!(e.path("a/ard.svg").exists());
+    let svg = std::fs::read_to_string(e.path("a/ard.svg")).unwrap();
+    assert!(
+        svg.contains("x0-x1 (relevant)") && svg.contains("irrelevant"),
+        "relevant and irrelevant weights are told apart"
+    );
+    let r = &m["ard_recovery"];
+    assert_eq!(
+        (
+            r["relevant_features"].as_u64(),
+            r["irrelevant_features"].as_u64()
+        ),
+        (Some(2), Some(6))
+    );
+    assert!(r["alpha_ratio"].as_f64().unwrap() > 1.0, "{r}");
+    // Generated data are written value for value; no rows held out, no split.
+    assert!(e.path("a/data.csv").exists() && !e.path("a/split.json").exists());
+}
+
+#[test]
+fn split_json_and_data_csv_are_the_rows_and_numbers_used() {
+    let e = Elbo::new();
+    e.ok(&[
+        "vblr",
+        "--data",
+        "sparse:60,6,2",
+        "--test-fraction",
+        "0.25",
+        "--seed",
+        "3",
+        "--quick",
+        "--out",
+        "h",
+    ]);
+    let m = e.metrics("h");
+    let split = e.json("h/split.json");
+    assert_eq!(split["kind"], "holdout");
+    assert_eq!(
+        (split["seed"].as_u64(), split["n_rows"].as_u64()),
+        (Some(3), Some(60))
+    );
+    assert_eq!(split["fingerprint"].as_str().map(str::len), Some(16));
+    let (train, test) = (indices(&split["train"]), indices(&split["test"]));
+    assert_partition(&train, &test, 60);
+    assert_eq!(test.len() as u64, m["n_test"].as_u64().unwrap());
+    assert_eq!(train.len() as u64, m["n_train"].as_u64().unwrap());
+    assert_ne!(test, (0..15).collect::<Vec<_>>(), "the split is shuffled");
+    // data.csv holds the generated numbers: the training rows' target mean
+    // and input means are exactly what the fit recorded.
+    let (header, rows) = read_csv(&std::fs::read_to_string(e.path("h/data.csv")).unwrap());
+    assert_eq!(header, ["x0", "x1", "x2", "x3", "x4", "x5", "t"]);
+    assert_eq!(rows.len(), 60);
+    let mean = |col: usize| train.iter().map(|&i| rows[i][col]).sum::<f64>() / train.len() as f64;
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+    assert!(close(mean(6), m["target_mean"].as_f64().unwrap()));
+    for j in 0..6 {
+        assert!(
+            close(mean(j), m["scaler"]["mean"][j].as_f64().unwrap()),
+            "x{j}"
+        );
+    }
+    // Another seed, another split.
+    e.ok(&[
+        "vblr",
+        "--data",
+        "sparse:60,6,2",
+        "--test-fraction",
+        "0.25",
+        "--seed",
+        "4",
+        "--quick",
+        "--out",
+        "h4",
+    ]);
+    assert_ne!(e.json("h4/split.json")["fingerprint"], split["fingerprint"]);
+    // Embedded data are not copied.
+    e.ok(&[
+        "vblr",
+        "--data",
+        "diabetes",
+        "--test-fraction",
+        "0.2",
+        "--quick",
+        "--out",
+        "d",
+    ]);
+    assert!(e.path("d/split.json").exists() && !e.path("d/data.csv").exists());
+
+    // K folds: each fold's test rows and the rest partition the rows, and
+    // the test rows of all folds cover every row once.
+    e.write("l.csv", &logistic_csv());
+    e.ok(&[
+        "vb-logistic",
+        "--data",
+        "l.csv",
+        "--target",
+        "-1",
+        "--folds",
+        "3",
+        "--quick",
+        "--out",
+        "k",
+    ]);
+    let split = e.json("k/split.json");
+    assert_eq!(
+        (split["kind"].as_str(), split["k"].as_u64()),
+        (Some("kfold"), Some(3))
+    );
+    let folds = split["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 3);
+    let mut tests = Vec::new();
+    for f in folds {
+        let (train, test) = (indices(&f["train"]), indices(&f["test"]));
+        assert_partition(&train, &test, 90);
+        assert_eq!(test.len(), 30);
+        tests.extend(test);
+    }
+    tests.sort_unstable();
+    assert_eq!(tests, (0..90).collect::<Vec<_>>());
+    assert_eq!(e.metrics("k")["n_samples"], 90);
 }
 
 #[test]
@@ -445,10 +602,38 @@ fn bench_vblr_quick_without_python_reports_ours_only() {
     assert!(m["sklearn_missing"].as_str().unwrap().contains("not found"));
 }
 
+/// The numbers of the `ours` cell of the results row whose quantity starts
+/// with `quantity` (the first number).
+fn row_value(summary: &Value, quantity: &str) -> f64 {
+    let row = summary["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["rows"].as_array().unwrap())
+        .find(|r| r["quantity"].as_str().unwrap().starts_with(quantity))
+        .unwrap_or_else(|| panic!("no row `{quantity}`"));
+    let ours = row["ours"].as_str().unwrap();
+    ours.split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("`{ours}` does not start with a number"))
+}
+
 #[test]
 fn reproduce_quick_writes_a_self_contained_report() {
     let e = Elbo::new();
-    let stdout = e.ok(&["reproduce", "--quick", "--out", "r"]);
+    // --peers off never runs Python: with no PATH there is none to find.
+    let out = e
+        .command(&["reproduce", "--quick", "--peers", "off", "--out", "r"])
+        .env("PATH", "")
+        .output()
+        .expect("run elbo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("wrote r"), "{stdout}");
     let html = std::fs::read_to_string(e.path("r/index.html")).unwrap();
     assert!(html.matches("<svg").count() >= 8, "figures are inlined");
@@ -461,13 +646,142 @@ fn reproduce_quick_writes_a_self_contained_report() {
     }
     let md = std::fs::read_to_string(e.path("r/results.md")).unwrap();
     assert!(md.starts_with("| experiment | quantity | ours | published | peer |"));
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(e.path("r/summary.json")).unwrap()).unwrap();
+    let summary: Value = e.json("r/summary.json");
     assert_eq!(summary["experiments"].as_array().map(Vec::len), Some(4));
     assert_required(&e.metrics("r"), "reproduce");
-    let bc = e.metrics("r/breast_cancer");
-    assert!(bc["accuracy"].as_f64().unwrap() > 0.94);
     assert_eq!(e.metrics("r/fig10_9/seed-3")["best_degree"], 3);
+
+    // Peers: recorded numbers on the same splits fill every peer cell and
+    // say so; none claims to be measured in this run.
+    assert!(md.contains("recorded, scikit-learn 1."), "{md}");
+    assert!(
+        !md.contains("measured in this run, scikit-learn") && !md.contains("not measured ("),
+        "{md}"
+    );
+    assert!(
+        md.contains("Not measured in this run (--peers off)"),
+        "{md}"
+    );
+    assert_eq!(
+        summary["peers"]["runs_without_peer"], 0,
+        "{}",
+        summary["peers"]
+    );
+    assert!(e.path("r/peers.py").exists() && e.path("r/peers.json").exists());
+    assert!(
+        html.contains("crates/elbo-cli/scripts/peers.py"),
+        "the report names the script"
+    );
+
+    // Every run that holds rows out says which: split.json, consistent with
+    // its metrics; generated data come with data.csv.
+    for s in 0..5 {
+        let d = format!("r/diabetes/seed-{s}");
+        let split = e.json(&format!("{d}/split.json"));
+        let m = e.metrics(&d);
+        assert_partition(&indices(&split["train"]), &indices(&split["test"]), 442);
+        assert_eq!(
+            split["test"].as_array().map(Vec::len),
+            m["n_test"].as_u64().map(|n| n as usize)
+        );
+        let bc = e.json(&format!("r/breast_cancer/seed-{s}/split.json"));
+        assert_eq!(
+            (bc["n_rows"].as_u64(), bc["k"].as_u64()),
+            (Some(569), Some(5))
+        );
+        assert!(
+            e.metrics(&format!("r/breast_cancer/seed-{s}"))["accuracy"]
+                .as_f64()
+                .unwrap()
+                > 0.94
+        );
+        for v in ["ard", "shared"] {
+            let d = format!("r/ard/seed-{s}-{v}");
+            assert!(e.path(&format!("{d}/split.json")).exists(), "{d}");
+            assert!(e.path(&format!("{d}/data.csv")).exists(), "{d}");
+        }
+        // ARD, run to convergence: the irrelevant weights' E[alpha_i] are
+        // orders of magnitude above the relevant ones', x0-x4 are all kept.
+        let m = e.metrics(&format!("r/ard/seed-{s}-ard"));
+        assert_eq!(m["converged"], true, "seed {s}");
+        let r = &m["ard_recovery"];
+        assert!(r["alpha_ratio"].as_f64().unwrap() >= 100.0, "seed {s}: {r}");
+        assert_eq!(r["relevant_kept"], 5, "seed {s}: {r}");
+        assert!(
+            r["irrelevant_pruned"].as_u64().unwrap() >= 20,
+            "seed {s}: {r}"
+        );
+    }
+    assert!(
+        !e.path("r/fig10_9/seed-0/split.json").exists(),
+        "no rows held out"
+    );
+    assert!(row_value(&summary, "ratio of the medians") >= 100.0);
+    assert!(e.path("r/ard/seed-0-ard/ard.svg").exists());
+}
+
+#[test]
+fn reproduce_without_scikit_learn_falls_back_to_recorded_peer_numbers() {
+    let e = Elbo::new();
+    let out = e.run(&[
+        "reproduce",
+        "--quick",
+        "--python",
+        "/nonexistent/python3",
+        "--out",
+        "r",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("elbo: warning: peers: /nonexistent/python3 not found")
+            && stderr.contains("showing recorded numbers"),
+        "{stderr}"
+    );
+    let md = std::fs::read_to_string(e.path("r/results.md")).unwrap();
+    assert!(
+        md.contains("recorded, scikit-learn 1.")
+            && !md.contains("measured in this run, scikit-learn")
+    );
+    let peers = e.json("r/peers.json");
+    assert_eq!(peers["status"]["mode"], "auto");
+    assert!(
+        peers["runs"]["diabetes/seed-0"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("recorded")
+    );
+}
+
+#[test]
+fn reproduce_measures_peers_on_the_same_rows_when_scikit_learn_is_there() {
+    let has_sklearn = Command::new("python3")
+        .args(["-c", "import sklearn"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_sklearn {
+        eprintln!("skipped: python3 with scikit-learn is not available");
+        return;
+    }
+    let e = Elbo::new();
+    e.ok(&["reproduce", "--quick", "--out", "r"]);
+    let peers = e.json("r/peers.json");
+    assert_eq!(peers["status"]["runs_measured"], 20, "{}", peers["status"]);
+    let md = std::fs::read_to_string(e.path("r/results.md")).unwrap();
+    assert!(md.contains("measured in this run, scikit-learn"), "{md}");
+    // Same rows, same model: our evidence approximation and BayesianRidge
+    // agree split by split.
+    for s in 0..5 {
+        let key = format!("diabetes/seed-{s}");
+        let theirs = peers["runs"][&key]["test_rmse"].as_f64().unwrap();
+        let ours = e.metrics(&format!("r/{key}"))["evidence_approximation"]["test_rmse"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (ours - theirs).abs() < 1e-4 * theirs,
+            "{key}: {ours} vs {theirs}"
+        );
+    }
 }
 
 // ----------------------------------------------------------- bad input ---

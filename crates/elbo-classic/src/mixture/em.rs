@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::kernel::{Components, e_step, log_norm_per_point};
 use super::linalg::{cholesky, inv_lower};
 use super::stats::SuffStats;
-use super::{CovarianceType, check_data, check_points};
+use super::{CovarianceType, check_data, check_points, is_constant};
 use crate::kmeans::kmeans;
 use crate::{Error, Result};
 use elbo_core::Error as CoreError;
@@ -61,7 +61,16 @@ impl EmGmmParams {
     /// K components; full covariances, no covariance floor, tol 1e-8
     /// (relative), at most 500 iterations, one k-means++ start.
     pub fn new(k: usize) -> Self {
-        Self { k, covariance: CovarianceType::Full, reg_covar: 0.0, tol: 1e-8, max_iter: 500, n_init: 1, init_iter: 10, seed: 0 }
+        Self {
+            k,
+            covariance: CovarianceType::Full,
+            reg_covar: 0.0,
+            tol: 1e-8,
+            max_iter: 500,
+            n_init: 1,
+            init_iter: 10,
+            seed: 0,
+        }
     }
     /// Full or diagonal covariances Σ_k.
     pub fn with_covariance(mut self, covariance: CovarianceType) -> Self {
@@ -152,14 +161,26 @@ impl Theta {
             let li = inv_lower(l, d);
             let half_ln_det: f64 = (0..d).map(|j| l[j * d + j].ln()).sum();
             let tr_inv: f64 = li.iter().map(|v| v * v).sum();
-            log_const.push(self.pi[c].ln() - 0.5 * d as f64 * (2.0 * PI).ln() - half_ln_det - 0.5 * reg * tr_inv);
+            log_const.push(
+                self.pi[c].ln()
+                    - 0.5 * d as f64 * (2.0 * PI).ln()
+                    - half_ln_det
+                    - 0.5 * reg * tr_inv,
+            );
             if diag {
                 factor.extend((0..d).map(|j| li[j * d + j]));
             } else {
                 factor.extend(li);
             }
         }
-        Components { k, d, diag, mean: self.mu.iter().copied().collect(), factor, log_const }
+        Components {
+            k,
+            d,
+            diag,
+            mean: self.mu.iter().copied().collect(),
+            factor,
+            log_const,
+        }
     }
 }
 
@@ -167,7 +188,13 @@ impl Theta {
 /// Σ_k = (1/N_k) Σ r_nk (x_n − μ_k)(x_n − μ_k)ᵀ + εI, π_k = N_k / N. A
 /// component with N_k = 0 keeps its μ_k, Σ_k (with π_k = 0 they do not
 /// affect the likelihood). A collapse (Σ_k singular, §9.2.1) is an error.
-fn m_step(st: &SuffStats, prev: &Theta, diag: bool, reg: f64, data_var: &Array1<f64>) -> Result<Theta> {
+fn m_step(
+    st: &SuffStats,
+    prev: &Theta,
+    diag: bool,
+    reg: f64,
+    data_var: &Array1<f64>,
+) -> Result<Theta> {
     let (k, d) = (st.n_components(), st.dim());
     let n: f64 = st.n_points;
     let mut th = prev.clone();
@@ -175,7 +202,7 @@ fn m_step(st: &SuffStats, prev: &Theta, diag: bool, reg: f64, data_var: &Array1<
     for c in 0..k {
         let nk = st.nk[c];
         th.pi[c] = nk / n;
-        if !(nk > 0.0) {
+        if nk <= 0.0 || nk.is_nan() {
             continue;
         }
         th.mu.row_mut(c).assign(&means.row(c));
@@ -228,10 +255,12 @@ impl EmGmmValidParams {
         check_data(x, p.k)?;
         let d = x.ncols();
         let diag = p.covariance == CovarianceType::Diag;
-        let mean = x.mean_axis(Axis(0)).ok_or_else(|| CoreError::Data("no rows".into()))?;
+        let mean = x
+            .mean_axis(Axis(0))
+            .ok_or_else(|| CoreError::Data("no rows".into()))?;
         let var = x.var_axis(Axis(0), 0.0);
         if p.reg_covar == 0.0 {
-            if let Some(j) = (0..d).find(|&j| !(var[j].sqrt() > 1e-12 * (1.0 + mean[j].abs()))) {
+            if let Some(j) = (0..d).find(|&j| is_constant(var[j], mean[j])) {
                 return Err(CoreError::Data(format!(
                     "column {} is constant (value {}): every EM covariance would be singular; remove the \
                      column or set a covariance floor with `with_reg_covar`",
@@ -245,14 +274,21 @@ impl EmGmmValidParams {
         for restart in 0..p.n_init as u64 {
             let run = self.run(x, restart, diag, &var)?;
             let last = run.trace.last().copied().unwrap_or(f64::NEG_INFINITY);
-            if best.as_ref().is_none_or(|b| last > b.trace.last().copied().unwrap_or(f64::NEG_INFINITY)) {
+            if best
+                .as_ref()
+                .is_none_or(|b| last > b.trace.last().copied().unwrap_or(f64::NEG_INFINITY))
+            {
                 best = Some(run);
             }
         }
         // n_init ≥ 1 was checked.
         let best = best.expect("n_init >= 1");
         let mut r = Array2::zeros((x.nrows(), p.k));
-        let st = e_step(x, &best.theta.components(diag, p.reg_covar), Some(r.view_mut()));
+        let st = e_step(
+            x,
+            &best.theta.components(diag, p.reg_covar),
+            Some(r.view_mut()),
+        );
         Ok(EmGmmFit {
             objective: st.log_norm,
             theta: best.theta,
@@ -275,14 +311,22 @@ impl EmGmmValidParams {
         for j in 0..d {
             cov[j * d + j] = var[j].max(f64::MIN_POSITIVE) + p.reg_covar;
         }
-        let chol0 = cholesky(&cov, d).ok_or(Error::Numerical { what: "the initial covariance", hint: "check the data" })?;
+        let chol0 = cholesky(&cov, d).ok_or(Error::Numerical {
+            what: "the initial covariance",
+            hint: "check the data",
+        })?;
         let mut sigma = Array3::zeros((k, d, d));
         for c in 0..k {
             for j in 0..d {
                 sigma[[c, j, j]] = cov[j * d + j];
             }
         }
-        let init = Theta { pi: Array1::from_elem(k, 1.0 / k as f64), mu: km.centers.clone(), sigma, chol: vec![chol0; k] };
+        let init = Theta {
+            pi: Array1::from_elem(k, 1.0 / k as f64),
+            mu: km.centers.clone(),
+            sigma,
+            chol: vec![chol0; k],
+        };
         let stats = SuffStats::from_labels(x, &km.labels.to_vec(), km.centers);
         let mut theta = m_step(&stats, &init, diag, p.reg_covar, var)?;
         let mut monitor = BoundMonitor::new(p.tol, p.max_iter)?;
@@ -301,7 +345,11 @@ impl EmGmmValidParams {
                 break;
             }
         }
-        Ok(Run { theta, trace: monitor.into_trace(), converged })
+        Ok(Run {
+            theta,
+            trace: monitor.into_trace(),
+            converged,
+        })
     }
 }
 
@@ -369,7 +417,10 @@ impl EmGmmFit {
     /// (the plug-in density, no smoothing factor).
     pub fn log_density(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         check_points(x, self.dim())?;
-        Ok(log_norm_per_point(x, &self.theta.components(self.diag, 0.0)))
+        Ok(log_norm_per_point(
+            x,
+            &self.theta.components(self.diag, 0.0),
+        ))
     }
 
     /// The mean of [`log_density`](Self::log_density) over the rows of `x`.
@@ -381,7 +432,11 @@ impl EmGmmFit {
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
         check_points(x, self.dim())?;
         let mut r = Array2::zeros((x.nrows(), self.theta.pi.len()));
-        e_step(x, &self.theta.components(self.diag, self.reg_covar), Some(r.view_mut()));
+        e_step(
+            x,
+            &self.theta.components(self.diag, self.reg_covar),
+            Some(r.view_mut()),
+        );
         Ok(r)
     }
 }

@@ -96,12 +96,20 @@ impl std::fmt::Display for CovarianceType {
 /// (centres uniform in [−10, 10]^D, standard deviation `std`, points
 /// assigned to blobs in turn, rows shuffled): N × D points and their blob
 /// labels, reproducible from `seed`. The benchmarks and tests use it.
-pub fn blobs(n: usize, d: usize, k: usize, std: f64, seed: u64) -> (ndarray::Array2<f64>, ndarray::Array1<usize>) {
+pub fn blobs(
+    n: usize,
+    d: usize,
+    k: usize,
+    std: f64,
+    seed: u64,
+) -> (ndarray::Array2<f64>, ndarray::Array1<usize>) {
     use rand::Rng;
     use rand::seq::SliceRandom;
     let mut rng = elbo_core::rng::seeded(seed);
     let k = k.max(1);
-    let centers: Vec<f64> = (0..k * d).map(|_| rng.random::<f64>() * 20.0 - 10.0).collect();
+    let centers: Vec<f64> = (0..k * d)
+        .map(|_| rng.random::<f64>() * 20.0 - 10.0)
+        .collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rng);
     let mut x = ndarray::Array2::zeros((n, d));
@@ -131,9 +139,20 @@ pub(crate) fn check_data(x: ArrayView2<f64>, k: usize) -> Result<()> {
         return Err(CoreError::invalid("k", k, "at most the number of points N").into());
     }
     if let Some((i, v)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(CoreError::Data(format!("row {}, column {} is not finite ({v})", i / d + 1, i % d + 1)).into());
+        return Err(CoreError::Data(format!(
+            "row {}, column {} is not finite ({v})",
+            i / d + 1,
+            i % d + 1
+        ))
+        .into());
     }
     Ok(())
+}
+
+/// Whether a column with population variance `var` and mean `mean` is
+/// constant (as `elbo_core::data::Standardizer`: std ≤ 1e-12 (1 + |mean|)).
+pub(crate) fn is_constant(var: f64, mean: f64) -> bool {
+    var.sqrt() <= 1e-12 * (1.0 + mean.abs()) || var.is_nan()
 }
 
 /// Checks points to evaluate (predict, score) against a model of dimension D.
@@ -146,7 +165,12 @@ pub(crate) fn check_points(x: ArrayView2<f64>, d: usize) -> Result<()> {
         .into());
     }
     if let Some((i, v)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(CoreError::Data(format!("row {}, column {} is not finite ({v})", i / d + 1, i % d + 1)).into());
+        return Err(CoreError::Data(format!(
+            "row {}, column {} is not finite ({v})",
+            i / d + 1,
+            i % d + 1
+        ))
+        .into());
     }
     Ok(())
 }

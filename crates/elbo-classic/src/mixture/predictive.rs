@@ -18,7 +18,11 @@ use elbo_core::special::{ln_gamma, log_sum_exp};
 ///                     − ((ν + D)/2) ln(1 + (x − μ)ᵀ L (x − μ) / ν).
 /// For diagonal precisions (independent one-dimensional Wisharts) each
 /// component is the product over dimensions of (10.81) with D = 1.
-pub(crate) fn log_predictive(prior: &GmmPrior, post: &Posterior, x: ArrayView2<f64>) -> Array1<f64> {
+pub(crate) fn log_predictive(
+    prior: &GmmPrior,
+    post: &Posterior,
+    x: ArrayView2<f64>,
+) -> Array1<f64> {
     let (k, d) = (post.n_components(), post.dim());
     let diag = prior.covariance() == CovarianceType::Diag;
     let bd = if diag { 1 } else { d };
@@ -44,7 +48,9 @@ pub(crate) fn log_predictive(prior: &GmmPrior, post: &Posterior, x: ArrayView2<f
             let nb = (d / bd) as f64;
             let bdf = bd as f64;
             let cst = ln_w[c]
-                + nb * (ln_gamma(0.5 * (dof + bdf)) - ln_gamma(0.5 * dof) - 0.5 * bdf * (dof * PI).ln())
+                + nb * (ln_gamma(0.5 * (dof + bdf))
+                    - ln_gamma(0.5 * dof)
+                    - 0.5 * bdf * (dof * PI).ln())
                 + 0.5 * (d as f64 * ell.ln() + post.ln_det_w[c]);
             Comp { dof, a, cst }
         })
@@ -58,13 +64,13 @@ pub(crate) fn log_predictive(prior: &GmmPrior, post: &Posterior, x: ArrayView2<f
             let mut terms = vec![0.0; k];
             let mut diff = vec![0.0; d];
             for (c, comp) in comps.iter().enumerate() {
-                for j in 0..d {
-                    diff[j] = xr[j] - m[[c, j]];
+                for (j, dj) in diff.iter_mut().enumerate() {
+                    *dj = xr[j] - m[[c, j]];
                 }
                 let mut t = comp.cst;
                 if diag {
-                    for j in 0..d {
-                        let y = comp.a[j] * diff[j];
+                    for (a, dj) in comp.a.iter().zip(&diff) {
+                        let y = a * dj;
                         t -= 0.5 * (comp.dof + 1.0) * (y * y / comp.dof).ln_1p();
                     }
                 } else {

@@ -146,7 +146,11 @@ impl SuffStats {
     /// When K or D differ (a caller's bug).
     #[track_caller]
     pub fn merge(&mut self, other: &SuffStats) {
-        assert_eq!(self.center.dim(), other.center.dim(), "merging statistics of different shapes");
+        assert_eq!(
+            self.center.dim(),
+            other.center.dim(),
+            "merging statistics of different shapes"
+        );
         let o;
         let other = if other.center == self.center {
             other
@@ -189,7 +193,9 @@ impl SuffStats {
         let d = self.dim();
         for k in 0..self.n_components() {
             let nk = self.nk[k];
-            let delta: Vec<f64> = (0..d).map(|j| self.center[[k, j]] - center[[k, j]]).collect();
+            let delta: Vec<f64> = (0..d)
+                .map(|j| self.center[[k, j]] - center[[k, j]])
+                .collect();
             for i in 0..d {
                 out.sx[[k, i]] = self.sx[[k, i]] + nk * delta[i];
                 for j in 0..d {
@@ -244,8 +250,18 @@ mod tests {
         let c0 = array![[0.0, 0.0], [1.0, 1.0]];
         let c1 = array![[2.0, -3.0], [5.0, 1.0]];
         let whole = SuffStats::from_responsibilities(x.view(), r.view(), c0.view()).unwrap();
-        let mut a = SuffStats::from_responsibilities(x.slice(ndarray::s![..2, ..]), r.slice(ndarray::s![..2, ..]), c0.view()).unwrap();
-        let b = SuffStats::from_responsibilities(x.slice(ndarray::s![2.., ..]), r.slice(ndarray::s![2.., ..]), c1.view()).unwrap();
+        let mut a = SuffStats::from_responsibilities(
+            x.slice(ndarray::s![..2, ..]),
+            r.slice(ndarray::s![..2, ..]),
+            c0.view(),
+        )
+        .unwrap();
+        let b = SuffStats::from_responsibilities(
+            x.slice(ndarray::s![2.., ..]),
+            r.slice(ndarray::s![2.., ..]),
+            c1.view(),
+        )
+        .unwrap();
         a.merge(&b);
         for (u, v) in a.sxx.iter().zip(whole.sxx.iter()) {
             assert!((u - v).abs() <= 1e-9 * v.abs().max(1.0), "{u} vs {v}");
@@ -253,7 +269,11 @@ mod tests {
         for (u, v) in a.sx.iter().zip(whole.sx.iter()) {
             assert!((u - v).abs() <= 1e-9 * v.abs().max(1.0), "{u} vs {v}");
         }
-        assert!(a.nk.iter().zip(&whole.nk).all(|(u, v)| (u - v).abs() < 1e-12));
+        assert!(
+            a.nk.iter()
+                .zip(&whole.nk)
+                .all(|(u, v)| (u - v).abs() < 1e-12)
+        );
         assert!((a.sum_r_ln_r - whole.sum_r_ln_r).abs() < 1e-12);
         assert_eq!(a.n_points, 4.0);
         // Means and scatter do not depend on the reference point.

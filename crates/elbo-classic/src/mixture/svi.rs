@@ -32,8 +32,8 @@ use super::kernel::e_step;
 use super::stats::SuffStats;
 use super::vgmm::{GmmPrior, Posterior, VgmmParams, VgmmValidParams, WeightPosterior, kl_globals};
 use super::{CovarianceType, Prior, check_data, check_points, predictive};
-use crate::kmeans::kmeans;
 use crate::Result;
+use crate::kmeans::kmeans;
 use elbo_core::rng::{ElboRng, seeded};
 use elbo_core::{BoundMonitor, Error as CoreError};
 
@@ -54,7 +54,14 @@ pub struct SviGmmParams {
 impl SviGmmParams {
     /// K components; minibatches of 1000, τ = 1, κ = 0.7, 10 epochs.
     pub fn new(k: usize) -> Self {
-        Self { model: VgmmParams::new(k), batch_size: 1000, tau: 1.0, kappa: 0.7, epochs: 10, n_total: None }
+        Self {
+            model: VgmmParams::new(k),
+            batch_size: 1000,
+            tau: 1.0,
+            kappa: 0.7,
+            epochs: 10,
+            n_total: None,
+        }
     }
     /// The model's priors and initialisation (K, α₀ or γ, β₀, m₀, W₀, ν₀,
     /// covariance, seed); its tol / max_iter / n_init are not used.
@@ -120,17 +127,22 @@ impl SviGmmParams {
             return Err(CoreError::invalid("tau", self.tau, "finite and >= 0").into());
         }
         if !(self.kappa > 0.5 && self.kappa <= 1.0) {
-            return Err(CoreError::invalid("kappa", self.kappa, "in (0.5, 1] (Robbins-Monro)").into());
+            return Err(
+                CoreError::invalid("kappa", self.kappa, "in (0.5, 1] (Robbins-Monro)").into(),
+            );
         }
         if self.epochs == 0 {
             return Err(CoreError::invalid("epochs", self.epochs, "at least 1").into());
         }
         if let Some(n) = self.n_total {
-            if !(n >= 1.0) {
+            if n < 1.0 || n.is_nan() {
                 return Err(CoreError::invalid("n_total", n, "at least 1").into());
             }
         }
-        Ok(SviGmmValidParams { model, p: self.clone() })
+        Ok(SviGmmValidParams {
+            model,
+            p: self.clone(),
+        })
     }
 
     /// [`check`](Self::check), then [`SviGmmValidParams::fit`].
@@ -158,7 +170,9 @@ impl SviGmmValidParams {
             t: 0,
             n_total: self.p.n_total,
             rng: seeded(self.model.seed()),
-            trace: BoundMonitor::new(0.0, usize::MAX).map(BoundMonitor::stochastic).ok(),
+            trace: BoundMonitor::new(0.0, usize::MAX)
+                .map(BoundMonitor::stochastic)
+                .ok(),
         }
     }
 
@@ -248,7 +262,12 @@ impl SviGmm {
     /// another dimension, fewer than K points in the first batch.
     pub fn partial_fit(&mut self, batch: ArrayView2<f64>) -> Result<()> {
         let Some(n_total) = self.n_total else {
-            return Err(CoreError::invalid("n_total", "unset", "set with `with_n_total(N)` to stream with partial_fit").into());
+            return Err(CoreError::invalid(
+                "n_total",
+                "unset",
+                "set with `with_n_total(N)` to stream with partial_fit",
+            )
+            .into());
         };
         if batch.nrows() == 0 {
             return Ok(());
@@ -263,7 +282,8 @@ impl SviGmm {
             check_points(batch, prior.dim())?;
             let km = kmeans(batch, k, self.params.model.init_iter(), &mut self.rng)?;
             let labels = km.labels.to_vec();
-            let st = SuffStats::from_labels(batch, &labels, km.centers).scaled(n_total / batch.nrows() as f64);
+            let st = SuffStats::from_labels(batch, &labels, km.centers)
+                .scaled(n_total / batch.nrows() as f64);
             let m0 = prior.m0().clone();
             let center = Array2::from_shape_fn((k, prior.dim()), |(_, j)| m0[j]);
             let st = st.recentered(center.view());
@@ -271,7 +291,8 @@ impl SviGmm {
             self.stats = Some(st);
             self.prior = Some(prior);
         }
-        let (Some(prior), Some(post), Some(stats)) = (&self.prior, &mut self.post, &mut self.stats) else {
+        let (Some(prior), Some(post), Some(stats)) = (&self.prior, &mut self.post, &mut self.stats)
+        else {
             unreachable!("initialised just above");
         };
         check_points(batch, prior.dim())?;
@@ -295,7 +316,10 @@ impl SviGmm {
     fn state(&self) -> Result<(&GmmPrior, &Posterior)> {
         match (&self.prior, &self.post) {
             (Some(p), Some(q)) => Ok((p, q)),
-            _ => Err(CoreError::Data("the SVI model has seen no data yet; call partial_fit first".into()).into()),
+            _ => Err(CoreError::Data(
+                "the SVI model has seen no data yet; call partial_fit first".into(),
+            )
+            .into()),
         }
     }
 
@@ -388,8 +412,19 @@ impl CsvChunks {
         if rows == 0 {
             return Err(CoreError::invalid("rows", rows, "at least 1").into());
         }
-        let f = File::open(path).map_err(|source| CoreError::Io { path: path.to_path_buf(), source })?;
-        Ok(Self { reader: BufReader::new(f), path: path.to_path_buf(), rows, line_no: 0, ncols: None, first: true, done: false })
+        let f = File::open(path).map_err(|source| CoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            reader: BufReader::new(f),
+            path: path.to_path_buf(),
+            rows,
+            line_no: 0,
+            ncols: None,
+            first: true,
+            done: false,
+        })
     }
 
     fn next_chunk(&mut self) -> Result<Option<Array2<f64>>> {
@@ -403,7 +438,10 @@ impl CsvChunks {
             let n = self
                 .reader
                 .read_line(&mut line)
-                .map_err(|source| CoreError::Io { path: self.path.clone(), source })?;
+                .map_err(|source| CoreError::Io {
+                    path: self.path.clone(),
+                    source,
+                })?;
             if n == 0 {
                 self.done = true;
                 break;
@@ -416,7 +454,11 @@ impl CsvChunks {
             if header_allowance > 0 {
                 // The first non-empty line may be a header: it does not count.
                 header_allowance = 0;
-                let is_header = line.trim().split([',', '\t', ';', ' ']).filter(|f| !f.is_empty()).any(|f| f.trim_matches('"').parse::<f64>().is_err());
+                let is_header = line
+                    .trim()
+                    .split([',', '\t', ';', ' '])
+                    .filter(|f| !f.is_empty())
+                    .any(|f| f.trim_matches('"').parse::<f64>().is_err());
                 text.push_str(&line);
                 if !line.ends_with('\n') {
                     text.push('\n');
@@ -437,7 +479,15 @@ impl CsvChunks {
         }
         let first = std::mem::replace(&mut self.first, false);
         let table = elbo_core::data::parse_csv(&text, &self.path).map_err(|e| match e {
-            CoreError::Parse { path, line, problem } => CoreError::Parse { path, line: line + start_line, problem },
+            CoreError::Parse {
+                path,
+                line,
+                problem,
+            } => CoreError::Parse {
+                path,
+                line: line + start_line,
+                problem,
+            },
             e => e,
         })?;
         if !first && table.header.is_some() {

@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::cli::Command;
 use crate::output::{self, RunDir, RunId};
 use crate::progress::Progress;
+use crate::split::Split;
 
 /// A figure of a run: file name, title (for the report) and SVG text.
 #[derive(Debug, Clone)]
@@ -47,14 +48,34 @@ pub struct ModelRun {
     pub summary: Vec<String>,
     /// Warnings (e.g. not converged), one line each, for stderr.
     pub warnings: Vec<String>,
+    /// The rows held out, when the run holds any out: `split.json`.
+    pub split: Option<Split>,
+    /// The data used, when it was generated from the seed: `data.csv`.
+    pub data_csv: Option<String>,
 }
 
 impl ModelRun {
-    /// Write `metrics.json` and the figures under `prefix` (`""` or
-    /// `"fig10_9/"`) inside `dir`.
-    pub fn write_into(&self, dir: &RunDir, prefix: &str) -> anyhow::Result<()> {
+    /// The files written besides `metrics.json`, in order.
+    pub fn file_names(&self) -> Vec<&str> {
+        self.figures
+            .iter()
+            .map(|f| f.file.as_str())
+            .chain(self.split.as_ref().map(|_| "split.json"))
+            .chain(self.data_csv.as_ref().map(|_| "data.csv"))
+            .collect()
+    }
+
+    /// Write `metrics.json`, the figures, `split.json` and `data.csv` under
+    /// `prefix` (`""` or `"fig10_9/seed-0/"`) inside `dir`.
+    pub fn write_into(&self, dir: &RunDir, prefix: &str, seed: u64) -> anyhow::Result<()> {
         for f in &self.figures {
             dir.write(&format!("{prefix}{}", f.file), &f.svg)?;
+        }
+        if let Some(s) = &self.split {
+            dir.write(&format!("{prefix}split.json"), s.to_json(seed))?;
+        }
+        if let Some(csv) = &self.data_csv {
+            dir.write(&format!("{prefix}data.csv"), csv)?;
         }
         // metrics.json last: a directory holding it is complete.
         dir.write_json(&format!("{prefix}metrics.json"), &self.metrics)
@@ -71,6 +92,8 @@ pub trait Prepared {
     fn force(&self) -> bool;
     /// Label for the progress line.
     fn label(&self) -> String;
+    /// The seed of every random draw (data generation, splits).
+    fn seed(&self) -> u64;
     /// Do the work.
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun>;
 }
@@ -99,7 +122,7 @@ pub fn run_model(prepared: &dyn Prepared) -> anyhow::Result<()> {
         prepared.execute(&mut progress)?
     };
     let dir = RunDir::create(&out, prepared.id().clone(), prepared.force())?;
-    run.write_into(&dir, "")?;
+    run.write_into(&dir, "", prepared.seed())?;
     let path = dir.commit()?;
     let mut stderr = std::io::stderr().lock();
     for w in &run.warnings {
@@ -111,7 +134,7 @@ pub fn run_model(prepared: &dyn Prepared) -> anyhow::Result<()> {
         writeln!(stdout, "{line}").context("writing the summary")?;
     }
     let files: Vec<&str> = std::iter::once("metrics.json")
-        .chain(run.figures.iter().map(|f| f.file.as_str()))
+        .chain(run.file_names())
         .collect();
     writeln!(stdout, "wrote {} ({})", path.display(), files.join(", "))
         .context("writing the summary")?;

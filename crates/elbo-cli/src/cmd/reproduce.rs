@@ -1,35 +1,59 @@
-//! `elbo reproduce [--quick | --full] [--out DIR]`: every experiment, then
-//! `DIR/index.html`, `DIR/results.md`, `DIR/summary.json` and
-//! `DIR/metrics.json`.
+//! `elbo reproduce [--quick | --full] [--out DIR] [--peers auto|off]`: every
+//! experiment, then `DIR/index.html`, `DIR/results.md`, `DIR/summary.json`,
+//! `DIR/peers.json` and `DIR/metrics.json`.
 //!
 //! An experiment is a list of `elbo` command lines (exactly what a user
-//! would type, run in-process) and a function from their `metrics.json` to
-//! table rows "ours | published | peer". Each run's files go to
-//! `DIR/<experiment>/` (or `DIR/<experiment>/seed-<s>/` when an experiment
-//! runs several seeds). `--quick` runs one seed per experiment; `--full`
-//! repeats each over seeds and reports means. Adding an experiment is one
-//! entry in [`EXPERIMENTS`].
+//! would type, run in-process) and a function from their `metrics.json` (and
+//! the peer's numbers on the same rows) to table rows "ours | published |
+//! peer". Each run's files go to `DIR/<experiment>/seed-<s>[-variant]/`,
+//! with `split.json` (the rows held out) and, for generated data,
+//! `data.csv`. `--quick` runs a few seeds per experiment; `--full` more.
+//!
+//! Peer numbers are scikit-learn's on exactly our rows: with `--peers auto`
+//! (the default) and a Python that imports scikit-learn, [`PEERS_SCRIPT`]
+//! (`crates/elbo-cli/scripts/peers.py`, copied to `DIR/peers.py`) reads the
+//! run directories and scores its estimators on each run's `split.json`.
+//! Otherwise the table shows the numbers that script recorded on the same
+//! splits ([`PEERS_RECORDED`]), labelled as recorded; a peer number is used
+//! only when its fingerprints of the rows and of the data equal the run's
+//! (`split.json`). Adding an
+//! experiment is one entry in [`EXPERIMENTS`].
 
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use clap::ValueEnum;
 use serde_json::{Value, json};
 
+use super::vblr::ard_recovery;
 use super::{ModelRun, fmt_num, prepare_model};
+use crate::dataset;
 use crate::metrics::Metrics;
 use crate::output::{RunDir, RunId, check_target};
 use crate::progress::Progress;
 use crate::report::{self, ReportFigure, Row, Section};
 
+/// Where to get peer numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PeersMode {
+    /// Run the peers script when `PYTHON -c "import sklearn"` works; else
+    /// recorded numbers.
+    Auto,
+    /// Never run Python; recorded numbers only.
+    Off,
+}
+
 /// Flags of `elbo reproduce`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// One seed per experiment (the default; a few seconds).
+    /// A few seeds per experiment (the default; seconds).
     #[arg(long, conflicts_with = "full")]
     pub quick: bool,
-    /// Repeat each experiment over seeds and report means.
+    /// More seeds per experiment.
     #[arg(long)]
     pub full: bool,
     /// Output directory.
@@ -38,6 +62,15 @@ pub struct Args {
     /// Replace DIR even if it holds a different run.
     #[arg(long)]
     pub force: bool,
+    /// Peer numbers (scikit-learn on the same rows): `auto` measures them
+    /// with crates/elbo-cli/scripts/peers.py when Python has scikit-learn,
+    /// `off` never runs Python; either way, numbers not measured are the
+    /// ones recorded on the same splits, labelled so.
+    #[arg(long, value_enum, default_value_t = PeersMode::Auto)]
+    pub peers: PeersMode,
+    /// The Python interpreter for `--peers auto`.
+    #[arg(long, value_name = "PATH", default_value = "python3")]
+    pub python: String,
 }
 
 /// One experiment of the report.
@@ -49,18 +82,49 @@ struct Experiment {
     /// What it shows.
     about: &'static str,
     /// (sub-directory, `elbo` command line without `elbo`), for quick or
-    /// full; a lone command writes straight into the experiment's directory.
+    /// full.
     commands: fn(full: bool) -> Vec<(String, Vec<String>)>,
-    /// Table rows from the runs' metrics (same order as the commands).
-    rows: fn(&[Value]) -> Vec<Row>,
+    /// Table rows from the runs (same order as the commands).
+    rows: fn(&[RunResult]) -> Vec<Row>,
 }
 
-/// Placeholder text for a peer number not measured yet.
-const PEER_PLACEHOLDER: &str = "placeholder: to be measured";
-/// Where the measured peer numbers come from. They use scikit-learn's own
-/// splits (same protocol, not the same rows), so they compare in
-/// distribution with our `--full` means.
-const PEER_SOURCE: &str = "scikit-learn 1.9.1, crates/elbo-cli/scripts/peer_numbers.py";
+/// One finished run, with the peer's numbers on the same rows.
+#[derive(Debug, Clone)]
+struct RunResult {
+    /// Sub-directory (`seed-0`, `seed-0-ard`).
+    name: String,
+    /// Its `metrics.json`.
+    metrics: Value,
+    /// The peer's numbers, if any.
+    peer: Option<Peer>,
+}
+
+/// A peer's numbers for one run.
+#[derive(Debug, Clone)]
+struct Peer {
+    /// The script's JSON for the run.
+    values: Value,
+    /// Where they come from ("measured in this run, scikit-learn 1.9.1,
+    /// same splits").
+    tag: String,
+}
+
+/// The peers script, embedded (written to `DIR/peers.py` and run from there).
+const PEERS_SCRIPT: &str = include_str!("../../scripts/peers.py");
+/// Its path in the repository.
+const PEERS_SCRIPT_PATH: &str = "crates/elbo-cli/scripts/peers.py";
+/// The script's output on a `reproduce --full` directory (a superset of the
+/// quick runs), recorded with the scikit-learn version it names.
+const PEERS_RECORDED: &str = include_str!("../../scripts/peers-recorded.json");
+/// The repository's `data/` (the embedded data sets' source files), where
+/// the script reads them.
+const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data");
+
+/// ARD and shared-α runs: an explicit budget and tolerance, so that every
+/// fit converges (E[α_i] of a pruned weight approaches its fixed point
+/// slowly; a few hundred iterations of a 51 × 51 problem take milliseconds).
+const ARD_MAX_ITER: &str = "10000";
+const ARD_TOL: &str = "1e-12";
 
 /// Every experiment, in report order.
 const EXPERIMENTS: &[Experiment] = &[
@@ -88,7 +152,9 @@ const EXPERIMENTS: &[Experiment] = &[
                 uncertainty about alpha, beta costs or buys. The VB bound sits about 30 nats below \
                 ln p(t | alpha, beta): about 27.6 of them are the normalisers of the two vague \
                 Gamma(1e-6, 1e-6) priors, which the evidence approximation does not have. \
-                20 % of the rows are held out.",
+                Each seed holds out a different 20 % of the rows (split.json); scikit-learn's \
+                BayesianRidge, an evidence approximation, is fitted to the same training rows \
+                and scored on the same test rows, so the differences are paired split by split.",
         commands: diabetes_commands,
         rows: diabetes_rows,
     },
@@ -96,13 +162,22 @@ const EXPERIMENTS: &[Experiment] = &[
         key: "ard",
         title: "Automatic relevance determination: 5 relevant features of 50",
         about: "200 rows, 50 standard-normal features; the target depends on the first 5 only \
-                (weights +-U(1, 2), noise sd 1). With one precision alpha_i per weight, \
-                variational ARD drives the irrelevant alpha_i up and shrinks their weights to \
-                zero; a shared alpha cannot. A feature counts as kept when its weight is well \
-                determined by the data, gamma_i = 1 - E[alpha_i] Sigma_ii >= 1/2 (MacKay 1992). \
-                25 % of the rows are held out. (The two bounds are not compared: with the vague \
-                Gamma(1e-6, 1e-6) prior every alpha_i adds its normaliser, about -13.8 nats, so \
-                50 alphas cost about -690 nats whatever the fit.)",
+                (weights +-U(1, 2), noise sd 1); 25 % of the rows are held out. With one \
+                precision alpha_i per weight, variational ARD drives the irrelevant E[alpha_i] up \
+                by orders of magnitude and shrinks their weights to zero; a shared alpha cannot. \
+                Each fit runs to convergence (--max-iter 10000 --tol 1e-12). A weight is pruned \
+                when the data no longer determine it, gamma_i = 1 - E[alpha_i] Sigma_ii below \
+                0.1 (VblrFit::relevant, MacKay 1992); the bias (the target is centred) is left \
+                out of the counts. With the Gamma(1e-6, 1e-6) prior a pruned E[alpha_i] levels \
+                off below sqrt(N_train / (2 b0)) = 8.7e3 rather than growing without bound; \
+                scikit-learn's ARDRegression stops updating a lambda_i once it passes \
+                threshold_lambda = 1e4 and sets that weight to 0 (its count of pruned \
+                weights), a later cut than gamma_i < 0.1, so it prunes fewer. Peer precisions \
+                are lambda_i / alpha_ (the weight precision relative to the noise precision, as \
+                our E[alpha_i] under unknown noise). Every data set is written to data.csv, so scikit-learn fits the same \
+                numbers. (The two bounds are not compared: with the vague prior every alpha_i \
+                adds its normaliser, about -13.8 nats, so 50 alphas cost about -690 nats \
+                whatever the fit.)",
         commands: ard_commands,
         rows: ard_rows,
     },
@@ -111,7 +186,10 @@ const EXPERIMENTS: &[Experiment] = &[
         title: "Breast cancer: variational Bayesian logistic regression, 5-fold",
         about: "Wisconsin diagnostic breast cancer (569 x 30), inputs standardised per fold; \
                 the Jaakkola-Jordan bound with a Gamma hyper-prior on the weights' precision \
-                (PRML 10.6). Out-of-fold accuracy, log-loss and expected calibration error.",
+                (PRML 10.6). Out-of-fold accuracy, log-loss and expected calibration error \
+                (10 equal-width bins), averaged over the folds. scikit-learn's \
+                LogisticRegression (default C = 1) is fitted and scored on the same folds \
+                (split.json) with the same metric definitions.",
         commands: breast_cancer_commands,
         rows: breast_cancer_rows,
     },
@@ -163,7 +241,7 @@ fn diabetes_commands(full: bool) -> Vec<(String, Vec<String>)> {
         "0.2",
         "--compare-evidence",
     ];
-    seeds(full, 1, 10)
+    seeds(full, 5, 10)
         .into_iter()
         .map(|s| argv(&cmd, s, ""))
         .collect()
@@ -171,22 +249,20 @@ fn diabetes_commands(full: bool) -> Vec<(String, Vec<String>)> {
 
 fn ard_commands(full: bool) -> Vec<(String, Vec<String>)> {
     // Per seed: ARD, then the same data with one shared α.
-    let ard = [
-        "vblr",
-        "--data",
-        "sparse:200,50,5",
-        "--test-fraction",
-        "0.25",
-        "--ard",
-    ];
     let shared = [
         "vblr",
         "--data",
         "sparse:200,50,5",
         "--test-fraction",
         "0.25",
+        "--max-iter",
+        ARD_MAX_ITER,
+        "--tol",
+        ARD_TOL,
     ];
-    seeds(full, 1, 10)
+    let mut ard = shared.to_vec();
+    ard.push("--ard");
+    seeds(full, 5, 10)
         .into_iter()
         .flat_map(|s| [argv(&ard, s, "-ard"), argv(&shared, s, "-shared")])
         .collect()
@@ -194,21 +270,34 @@ fn ard_commands(full: bool) -> Vec<(String, Vec<String>)> {
 
 fn breast_cancer_commands(full: bool) -> Vec<(String, Vec<String>)> {
     let cmd = ["vb-logistic", "--data", "breast-cancer", "--folds", "5"];
-    seeds(full, 1, 10)
+    seeds(full, 5, 10)
         .into_iter()
         .map(|s| argv(&cmd, s, ""))
         .collect()
 }
+
+// ------------------------------------------------------------ numbers ---
 
 /// A number from a metrics value (`a.b` for nested keys).
 fn num(m: &Value, key: &str) -> Option<f64> {
     key.split('.').try_fold(m, |v, k| v.get(k))?.as_f64()
 }
 
-/// Mean (and, over several runs, ± sd and the count) of `key`.
-fn mean_of(ms: &[&Value], key: &str) -> String {
-    let v: Vec<f64> = ms.iter().filter_map(|m| num(m, key)).collect();
-    summarise(&v)
+/// Our `key` over the runs.
+fn ours(runs: &[&RunResult], key: &str) -> Vec<f64> {
+    runs.iter().filter_map(|r| num(&r.metrics, key)).collect()
+}
+
+/// The peer's `key` over the runs that have it.
+fn theirs(runs: &[&RunResult], key: &str) -> Vec<f64> {
+    runs.iter()
+        .filter_map(|r| num(&r.peer.as_ref()?.values, key))
+        .collect()
+}
+
+/// Mean of our `key` (± sd and the count over several runs).
+fn mean_of(runs: &[&RunResult], key: &str) -> String {
+    summarise(&ours(runs, key))
 }
 
 fn summarise(v: &[f64]) -> String {
@@ -223,15 +312,81 @@ fn summarise(v: &[f64]) -> String {
     }
 }
 
-fn fig10_9_rows(ms: &[Value]) -> Vec<Row> {
-    let best: Vec<u64> = ms
+/// Quantities spanning orders of magnitude: the value, or min and median
+/// over several runs.
+fn summarise_log(v: &[f64]) -> String {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => "-".into(),
+        1 => fmt_num(s[0]),
+        n => {
+            let med = if n % 2 == 1 {
+                s[n / 2]
+            } else {
+                (s[n / 2 - 1] * s[n / 2]).sqrt()
+            };
+            format!(
+                "{} (min {}, max {}; {n} seeds)",
+                fmt_num(med),
+                fmt_num(s[0]),
+                fmt_num(s[n - 1])
+            )
+        }
+    }
+}
+
+/// Where the runs' peer numbers come from, e.g. "measured in this run,
+/// scikit-learn 1.9.1, same splits"; "k of n runs" when some have none.
+fn provenance(runs: &[&RunResult]) -> Option<String> {
+    let mut tags: Vec<&str> = runs
         .iter()
-        .filter_map(|m| m.get("best_degree").and_then(Value::as_u64))
+        .filter_map(|r| Some(r.peer.as_ref()?.tag.as_str()))
         .collect();
-    let ours = match best.as_slice() {
+    let with = tags.len();
+    tags.sort_unstable();
+    tags.dedup();
+    if with == 0 {
+        return None;
+    }
+    let mut p = tags.join(" / ");
+    if with < runs.len() {
+        p.push_str(&format!("; {with} of {} runs", runs.len()));
+    }
+    Some(p)
+}
+
+/// A peer cell: `value (what; provenance)`, or why there is none.
+fn peer_cell(runs: &[&RunResult], value: String, what: &str) -> String {
+    match provenance(runs) {
+        Some(p) if value != "-" => format!("{value} ({what}; {p})"),
+        _ => format!("not measured ({what}; see the note on peers)"),
+    }
+}
+
+/// The peer's `key`, summarised over the runs, as a cell.
+fn peer_mean(runs: &[&RunResult], key: &str, what: &str) -> String {
+    peer_cell(runs, summarise(&theirs(runs, key)), what)
+}
+
+/// Ours minus the peer's, run by run (only runs with both).
+fn paired(runs: &[&RunResult], ours_key: &str, peer_key: &str) -> Vec<f64> {
+    runs.iter()
+        .filter_map(|r| Some(num(&r.metrics, ours_key)? - num(&r.peer.as_ref()?.values, peer_key)?))
+        .collect()
+}
+
+// --------------------------------------------------------------- rows ---
+
+fn fig10_9_rows(runs: &[RunResult]) -> Vec<Row> {
+    let best: Vec<u64> = runs
+        .iter()
+        .filter_map(|r| r.metrics.get("best_degree").and_then(Value::as_u64))
+        .collect();
+    let ours_best = match best.as_slice() {
         [b] => b.to_string(),
         bs => {
-            let mut counts = std::collections::BTreeMap::new();
+            let mut counts = BTreeMap::new();
             for b in bs {
                 *counts.entry(*b).or_insert(0) += 1;
             }
@@ -244,9 +399,14 @@ fn fig10_9_rows(ms: &[Value]) -> Vec<Row> {
             )
         }
     };
-    let all: Vec<&Value> = ms.iter().collect();
+    let all: Vec<&RunResult> = runs.iter().collect();
     vec![
-        Row::new("best polynomial order M", ours, "3 (PRML Fig 10.9)", "-"),
+        Row::new(
+            "best polynomial order M",
+            ours_best,
+            "3 (PRML Fig 10.9)",
+            "-",
+        ),
         Row::new(
             "bound at the best M, seed 0",
             mean_of(&all[..1.min(all.len())], "log_evidence"),
@@ -256,30 +416,46 @@ fn fig10_9_rows(ms: &[Value]) -> Vec<Row> {
     ]
 }
 
-fn diabetes_rows(ms: &[Value]) -> Vec<Row> {
-    let all: Vec<&Value> = ms.iter().collect();
+fn diabetes_rows(runs: &[RunResult]) -> Vec<Row> {
+    let all: Vec<&RunResult> = runs.iter().collect();
     // Under unknown noise the weights' prior precision is β α (normal-Gamma
     // model), so E[β] E[α] is what compares with the evidence α.
-    let weight_precision: Vec<f64> = ms
+    let weight_precision: Vec<f64> = runs
         .iter()
-        .filter_map(|m| Some(num(m, "alpha_mean")? * num(m, "beta_mean")?))
+        .filter_map(|r| Some(num(&r.metrics, "alpha_mean")? * num(&r.metrics, "beta_mean")?))
         .collect();
     let noise_sd = |key: &str| -> Vec<f64> {
-        ms.iter()
-            .filter_map(|m| num(m, key))
+        ours(&all, key)
+            .into_iter()
             .map(|b| 1.0 / b.sqrt())
             .collect()
     };
+    let br = "BayesianRidge";
+    let diff = format!(
+        "VB {}; evidence {}",
+        summarise(&paired(&all, "test_rmse", "test_rmse")),
+        summarise(&paired(
+            &all,
+            "evidence_approximation.test_rmse",
+            "test_rmse"
+        ))
+    );
     vec![
         Row::new(
             "test RMSE, VB",
             mean_of(&all, "test_rmse"),
             "-",
-            format!("54.15 (BayesianRidge, 10 splits; {PEER_SOURCE})"),
+            peer_mean(&all, "test_rmse", br),
         ),
         Row::new(
             "test RMSE, evidence approximation",
             mean_of(&all, "evidence_approximation.test_rmse"),
+            "-",
+            peer_mean(&all, "test_rmse", br),
+        ),
+        Row::new(
+            "test RMSE minus BayesianRidge's, paired by split",
+            diff,
             "-",
             "-",
         ),
@@ -293,7 +469,7 @@ fn diabetes_rows(ms: &[Value]) -> Vec<Row> {
             "noise sd 1/sqrt(beta), evidence",
             summarise(&noise_sd("evidence_approximation.beta")),
             "-",
-            format!("54.24 (BayesianRidge 1/sqrt(alpha_); {PEER_SOURCE})"),
+            peer_mean(&all, "noise_sd", "BayesianRidge 1/sqrt(alpha_)"),
         ),
         Row::new(
             "weight precision E[beta]E[alpha], VB",
@@ -305,7 +481,7 @@ fn diabetes_rows(ms: &[Value]) -> Vec<Row> {
             "weight precision alpha, evidence",
             mean_of(&all, "evidence_approximation.alpha"),
             "-",
-            format!("0.00484 (BayesianRidge lambda_; {PEER_SOURCE})"),
+            peer_mean(&all, "weight_precision", "BayesianRidge lambda_"),
         ),
         Row::new(
             "bound on ln p(t), VB",
@@ -322,101 +498,399 @@ fn diabetes_rows(ms: &[Value]) -> Vec<Row> {
     ]
 }
 
-fn ard_rows(ms: &[Value]) -> Vec<Row> {
-    let ard: Vec<&Value> = ms.iter().step_by(2).collect();
-    let shared: Vec<&Value> = ms.iter().skip(1).step_by(2).collect();
-    // Per weight (index 0 is the bias, then x0, x1, …): a feature counts as
-    // kept when the data determine its weight, γ_i = 1 − E[α_i] Σ_ii ≥ ½.
-    let kept: Vec<Vec<usize>> = ard
+/// One ARD run's recovery summary, ours and the peer's.
+struct ArdPair {
+    ours: Option<super::vblr::ArdRecovery>,
+    peer: Option<super::vblr::ArdRecovery>,
+}
+
+fn ard_pair(r: &RunResult) -> ArdPair {
+    let k = r
+        .metrics
+        .pointer("/config/data")
+        .and_then(Value::as_str)
+        .and_then(dataset::sparse_shape)
+        .map(|(_, _, k)| k);
+    let f64s = |v: Option<&Value>| -> Option<Vec<f64>> {
+        v?.as_array()?.iter().map(Value::as_f64).collect()
+    };
+    let bools = |v: Option<&Value>| -> Option<Vec<bool>> {
+        v?.as_array()?.iter().map(Value::as_bool).collect()
+    };
+    // Ours: the weights are (bias, x0, x1, …); the bias is left out.
+    let ours = (|| {
+        let k = k?;
+        let a = f64s(r.metrics.get("alpha_mean"))?;
+        let kept = bools(r.metrics.get("relevant"))?;
+        ard_recovery(a.get(1..)?, kept.get(1..)?, k)
+    })();
+    // scikit-learn: one λ_i/α per input (its intercept is not a weight).
+    let peer = (|| {
+        let p = &r.peer.as_ref()?.values;
+        ard_recovery(&f64s(p.get("alpha_relative"))?, &bools(p.get("kept"))?, k?)
+    })();
+    ArdPair { ours, peer }
+}
+
+fn ard_rows(runs: &[RunResult]) -> Vec<Row> {
+    let ard: Vec<&RunResult> = runs.iter().filter(|r| r.name.ends_with("-ard")).collect();
+    let shared: Vec<&RunResult> = runs
         .iter()
-        .map(|m| {
-            m.get("well_determined")
-                .and_then(Value::as_array)
-                .map(|g| {
-                    g.iter()
-                        .enumerate()
-                        .skip(1)
-                        .filter(|(_, v)| v.as_f64().is_some_and(|v| v >= 0.5))
-                        .map(|(i, _)| i - 1)
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
+        .filter(|r| r.name.ends_with("-shared"))
         .collect();
-    let all_true = kept
+    let pairs: Vec<ArdPair> = ard.iter().map(|r| ard_pair(r)).collect();
+    let n = ard.len();
+    let ours_of = |f: fn(&super::vblr::ArdRecovery) -> f64| -> Vec<f64> {
+        pairs
+            .iter()
+            .filter_map(|p| p.ours.as_ref().map(f))
+            .collect()
+    };
+    let peer_of = |f: fn(&super::vblr::ArdRecovery) -> f64| -> Vec<f64> {
+        pairs
+            .iter()
+            .filter_map(|p| p.peer.as_ref().map(f))
+            .collect()
+    };
+    let (k, d_irr) = pairs
         .iter()
-        .filter(|k| (0..5).all(|i| k.contains(&i)))
+        .find_map(|p| p.ours.as_ref())
+        .map_or((0, 0), |r| (r.relevant_features, r.irrelevant_features));
+    let ard_tag = "ARDRegression";
+
+    // Convergence: every ARD fit, with its iteration count.
+    let iters: Vec<u64> = ard
+        .iter()
+        .filter_map(|r| r.metrics.get("n_iter").and_then(Value::as_u64))
+        .collect();
+    let converged = ard
+        .iter()
+        .filter(|r| r.metrics.get("converged") == Some(&Value::Bool(true)))
         .count();
-    let extra: Vec<f64> = kept
-        .iter()
-        .map(|k| k.iter().filter(|&&i| i >= 5).count() as f64)
-        .collect();
-    let ours = match kept.as_slice() {
-        [k] => format!(
-            "{} kept: x0-x4 {}, plus {} of the 45 irrelevant",
-            k.len(),
-            if (0..5).all(|i| k.contains(&i)) {
-                "all"
-            } else {
-                "NOT all"
-            },
-            k.iter().filter(|&&i| i >= 5).count()
-        ),
-        ks => format!(
-            "x0-x4 all kept in {all_true} of {} seeds; irrelevant kept: {}",
-            ks.len(),
-            summarise(&extra)
-        ),
+    let converged_cell = format!(
+        "{converged} of {n} (iterations {}-{}, --max-iter {ARD_MAX_ITER}, --tol {ARD_TOL})",
+        iters.iter().min().copied().unwrap_or(0),
+        iters.iter().max().copied().unwrap_or(0)
+    );
+
+    // Pruned irrelevant weights and kept relevant ones.
+    let counts = |v: Vec<f64>, of: usize| -> String {
+        match v.as_slice() {
+            [] => "-".into(),
+            [x] => format!("{x} of {of}"),
+            _ => {
+                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                format!(
+                    "{} of {of} (mean; {lo}-{hi} over {} seeds)",
+                    fmt_num(v.iter().sum::<f64>() / v.len() as f64),
+                    v.len()
+                )
+            }
+        }
+    };
+    let all_kept = |v: Vec<f64>| -> String {
+        match v.len() {
+            0 => "-".into(),
+            m => format!(
+                "all {k} kept in {} of {m} seeds",
+                v.iter().filter(|&&c| c as usize == k).count()
+            ),
+        }
     };
     vec![
+        Row::new("ARD fits converged", converged_cell, "-", "-"),
         Row::new(
-            "features with gamma_i >= 0.5 (ARD)",
-            ours,
-            "x0-x4 (by construction)",
-            format!("{PEER_PLACEHOLDER} (scikit-learn ARDRegression)"),
+            format!("median E[alpha_i], x0-x{} (relevant)", k.saturating_sub(1)),
+            summarise(&ours_of(|r| r.alpha_median_relevant)),
+            "-",
+            peer_cell(
+                &ard,
+                summarise(&peer_of(|r| r.alpha_median_relevant)),
+                "ARDRegression lambda_i/alpha_",
+            ),
+        ),
+        Row::new(
+            format!("median E[alpha_i], the {d_irr} irrelevant"),
+            summarise(&ours_of(|r| r.alpha_median_irrelevant)),
+            "-",
+            peer_cell(
+                &ard,
+                summarise(&peer_of(|r| r.alpha_median_irrelevant)),
+                "ARDRegression lambda_i/alpha_; a lambda_i stops once above 1e4",
+            ),
+        ),
+        Row::new(
+            "ratio of the medians, irrelevant / relevant",
+            summarise_log(&ours_of(|r| r.alpha_ratio)),
+            "orders of magnitude (Bishop & Tipping 2000)",
+            peer_cell(
+                &ard,
+                summarise_log(&peer_of(|r| r.alpha_ratio)),
+                "ARDRegression",
+            ),
+        ),
+        Row::new(
+            "irrelevant weights pruned (VblrFit::relevant)",
+            counts(ours_of(|r| r.irrelevant_pruned as f64), d_irr),
+            format!("{d_irr} of {d_irr} (by construction)"),
+            peer_cell(
+                &ard,
+                counts(peer_of(|r| r.irrelevant_pruned as f64), d_irr),
+                "ARDRegression coef_ = 0",
+            ),
+        ),
+        Row::new(
+            format!("relevant x0-x{} kept", k.saturating_sub(1)),
+            all_kept(ours_of(|r| r.relevant_kept as f64)),
+            format!("x0-x{} (by construction)", k.saturating_sub(1)),
+            peer_cell(
+                &ard,
+                all_kept(peer_of(|r| r.relevant_kept as f64)),
+                "ARDRegression",
+            ),
         ),
         Row::new(
             "test RMSE with ARD",
             mean_of(&ard, "test_rmse"),
             "1.0 (noise sd)",
-            format!("{PEER_PLACEHOLDER} (ARDRegression)"),
+            peer_mean(&ard, "test_rmse", ard_tag),
         ),
         Row::new(
             "test RMSE with one shared alpha",
             mean_of(&shared, "test_rmse"),
             "-",
-            format!("{PEER_PLACEHOLDER} (BayesianRidge)"),
+            peer_mean(&shared, "test_rmse", "BayesianRidge"),
         ),
     ]
 }
 
-fn breast_cancer_rows(ms: &[Value]) -> Vec<Row> {
-    let all: Vec<&Value> = ms.iter().collect();
+fn breast_cancer_rows(runs: &[RunResult]) -> Vec<Row> {
+    let all: Vec<&RunResult> = runs.iter().collect();
+    let lr = "LogisticRegression";
     vec![
         Row::new(
             "5-fold accuracy",
             mean_of(&all, "accuracy"),
             "0.975 (UCI wdbc.names: MSM-T, repeated 10-fold CV)",
-            format!("0.9768 (LogisticRegression, standardised, 5-fold x 10; {PEER_SOURCE})"),
+            peer_mean(&all, "accuracy", lr),
+        ),
+        Row::new(
+            "accuracy minus LogisticRegression's, paired by seed",
+            summarise(&paired(&all, "accuracy", "accuracy")),
+            "-",
+            "-",
         ),
         Row::new(
             "5-fold log-loss",
             mean_of(&all, "log_loss"),
             "-",
-            format!("0.0776 (LogisticRegression; {PEER_SOURCE})"),
+            peer_mean(&all, "log_loss", lr),
         ),
         Row::new(
             "5-fold ECE (10 bins)",
             mean_of(&all, "ece"),
             "-",
-            format!("0.0303 (LogisticRegression; {PEER_SOURCE})"),
+            peer_mean(&all, "ece", lr),
         ),
-        Row::new("E[alpha], all data", mean_of(&all, "alpha_mean"), "-", "-"),
+        Row::new(
+            "E[alpha], fit on all rows (the same for every seed)",
+            mean_of(&all[..1.min(all.len())], "alpha_mean"),
+            "-",
+            "-",
+        ),
     ]
 }
 
+// -------------------------------------------------------------- peers ---
+
+/// The peer numbers for every run, and a sentence on where they come from.
+struct Peers {
+    /// `<experiment>/<run>` → numbers.
+    by_run: BTreeMap<String, Peer>,
+    /// For the report.
+    note: String,
+    /// For `peers.json`.
+    status: Value,
+    /// Problems worth a warning line.
+    warnings: Vec<String>,
+}
+
+/// Run the peers script on the runs written so far under `dir`; its JSON,
+/// or why it could not run.
+fn measure_peers(python: &str, dir: &Path, script: &Path) -> anyhow::Result<Value> {
+    match Process::new(python).args(["-c", "import sklearn"]).output() {
+        Err(e) => bail!("{python} not found ({e})"),
+        Ok(o) if !o.status.success() => {
+            bail!("`{python} -c \"import sklearn\"` failed (scikit-learn is not installed)")
+        }
+        Ok(_) => {}
+    }
+    let out = Process::new(python)
+        .arg(script)
+        .arg(dir)
+        .arg("--data-dir")
+        .arg(DATA_DIR)
+        .output()
+        .with_context(|| format!("running {python} {PEERS_SCRIPT_PATH}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "{PEERS_SCRIPT_PATH} failed: {}",
+            err.lines().last().unwrap_or("no message")
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("reading the peers script's output")
+}
+
+/// Measured numbers where the script ran and its fingerprints of the rows
+/// and the data agree with the run's, recorded ones (same fingerprints)
+/// elsewhere.
+fn collect_peers(args: &Args, dir: &RunDir, fingerprints: &BTreeMap<String, String>) -> Peers {
+    let mut warnings = Vec::new();
+    let measured = match args.peers {
+        PeersMode::Off => Err("--peers off".to_string()),
+        PeersMode::Auto => measure_peers(&args.python, dir.path(), &dir.path().join("peers.py"))
+            .map_err(|e| format!("{e:#}")),
+    };
+    let recorded: Value = serde_json::from_str(PEERS_RECORDED).unwrap_or(Value::Null);
+    let version = |v: &Value| {
+        v.get("version")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    let measured_tag = measured.as_ref().map(|m| {
+        format!(
+            "measured in this run, scikit-learn {}, same splits",
+            version(m)
+        )
+    });
+    let recorded_tag = format!("recorded, scikit-learn {}, same splits", version(&recorded));
+
+    let mut by_run = BTreeMap::new();
+    let mut problems = BTreeMap::new();
+    let (mut n_measured, mut n_recorded, mut n_none) = (0, 0, 0);
+    for (key, fp) in fingerprints {
+        // (source, problem) → the runs it concerns, one example each.
+        let pick = |doc: &Value,
+                    what: &'static str,
+                    problems: &mut BTreeMap<(&'static str, &'static str), Vec<String>>|
+         -> Option<Value> {
+            let v = doc.get("runs")?.get(key)?;
+            if let Some(e) = v.get("error").and_then(Value::as_str) {
+                problems
+                    .entry((what, "failed"))
+                    .or_default()
+                    .push(format!("{key}: {e}"));
+                return None;
+            }
+            let theirs = format!(
+                "{}/{}",
+                v.get("split_fingerprint")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?"),
+                v.get("data_fingerprint")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+            );
+            if theirs == *fp {
+                Some(v.clone())
+            } else {
+                problems
+                    .entry((what, "are for other rows or data (fingerprints differ)"))
+                    .or_default()
+                    .push(format!("{key}: {theirs} vs {fp}"));
+                None
+            }
+        };
+        let live = match (&measured, &measured_tag) {
+            (Ok(m), Ok(tag)) => pick(m, "measured", &mut problems).map(|v| (v, tag.clone())),
+            _ => None,
+        };
+        let chosen = live.or_else(|| {
+            pick(&recorded, "recorded", &mut problems).map(|v| (v, recorded_tag.clone()))
+        });
+        match chosen {
+            Some((values, tag)) => {
+                if tag.starts_with("measured") {
+                    n_measured += 1;
+                } else {
+                    n_recorded += 1;
+                }
+                by_run.insert(key.clone(), Peer { values, tag });
+            }
+            None => n_none += 1,
+        }
+    }
+    for ((what, problem), runs) in &problems {
+        let refresh = if *what == "recorded" {
+            " (refresh them as peers.py says)"
+        } else {
+            ""
+        };
+        warnings.push(format!(
+            "peers: {what} numbers for {} runs {problem}; not shown{refresh}; e.g. {}",
+            runs.len(),
+            runs[0]
+        ));
+    }
+    let total = fingerprints.len();
+    let mut note = format!(
+        "Peer numbers are scikit-learn's on exactly our rows: {PEERS_SCRIPT_PATH} (copied here as \
+         peers.py; rerun with `python3 peers.py DIR --data-dir DATA`) reads each run's split.json \
+         and data and fits BayesianRidge, ARDRegression or LogisticRegression to the same \
+         training rows. "
+    );
+    match &measured {
+        Ok(m) => note.push_str(&format!(
+            "Measured in this run with scikit-learn {} (numpy {}, Python {}) for {n_measured} of \
+             {total} runs.",
+            version(m),
+            m.get("numpy").and_then(Value::as_str).unwrap_or("?"),
+            m.get("python").and_then(Value::as_str).unwrap_or("?"),
+        )),
+        Err(why) => {
+            if args.peers == PeersMode::Auto {
+                warnings.push(format!("peers: {why}; showing recorded numbers"));
+            }
+            note.push_str(&format!(
+                "Not measured in this run ({why}): the cells marked \"recorded\" were measured by \
+                 the same script on the same splits with scikit-learn {}.",
+                version(&recorded)
+            ));
+        }
+    }
+    if n_recorded > 0 && measured.is_ok() {
+        note.push_str(&format!(
+            " {n_recorded} runs show recorded numbers (same splits)."
+        ));
+    }
+    if n_none > 0 {
+        note.push_str(&format!(" {n_none} of {total} runs have no peer number."));
+    }
+    let status = json!({
+        "mode": match args.peers { PeersMode::Auto => "auto", PeersMode::Off => "off" },
+        "script": PEERS_SCRIPT_PATH,
+        "measured": measured.as_ref().ok().map(version),
+        "not_measured_because": measured.as_ref().err(),
+        "recorded_version": version(&recorded),
+        "runs_measured": n_measured,
+        "runs_recorded": n_recorded,
+        "runs_without_peer": n_none,
+    });
+    Peers {
+        by_run,
+        note,
+        status,
+        warnings,
+    }
+}
+
+// ---------------------------------------------------------------- run ---
+
 /// Run one `elbo` command line in-process (no output directory of its own).
-fn execute(args: &[String], progress: &mut Progress) -> anyhow::Result<ModelRun> {
+fn execute(args: &[String], progress: &mut Progress) -> anyhow::Result<(ModelRun, u64)> {
     let argv = std::iter::once("elbo".to_string())
         .chain(args.iter().cloned())
         .map(Into::into)
@@ -426,10 +900,19 @@ fn execute(args: &[String], progress: &mut Progress) -> anyhow::Result<ModelRun>
     match prepare_model(cli.command)? {
         Ok(model) => {
             progress.set_label(model.label());
-            model.execute(progress)
+            Ok((model.execute(progress)?, model.seed()))
         }
         Err(_) => bail!("internal: `elbo {}` is not a model command", args.join(" ")),
     }
+}
+
+/// An experiment whose runs are done and written, waiting for the peers.
+struct Done {
+    exp: &'static Experiment,
+    runs: Vec<(String, Value)>,
+    figures: Vec<ReportFigure>,
+    commands: Vec<String>,
+    wall_seconds: f64,
 }
 
 /// Run `elbo reproduce`.
@@ -441,42 +924,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = RunDir::create(&args.out, id.clone(), args.force)?;
     let start = Instant::now();
     let mut stdout = std::io::stdout().lock();
-    let mut sections = Vec::new();
+    let mut stderr = std::io::stderr();
+    let mut done = Vec::new();
+    // `<experiment>/<run>` → rows/data fingerprints, for the peers.
+    let mut fingerprints = BTreeMap::new();
     let mut progress = Progress::new("reproduce");
     for (k, exp) in EXPERIMENTS.iter().enumerate() {
         let t0 = Instant::now();
-        writeln!(stdout, "[{}/{}] {}", k + 1, EXPERIMENTS.len(), exp.title)
-            .context("writing to stdout")?;
         let commands = (exp.commands)(full);
-        let several = commands.len() > 1;
-        let mut metrics = Vec::new();
+        writeln!(
+            stdout,
+            "[{}/{}] {} ({} runs)",
+            k + 1,
+            EXPERIMENTS.len(),
+            exp.title,
+            commands.len()
+        )
+        .context("writing to stdout")?;
+        let mut runs = Vec::new();
         let mut figures = Vec::new();
         let mut shown = Vec::new();
         for (name, cmd) in &commands {
-            let run = execute(cmd, &mut progress)
+            let (run, seed) = execute(cmd, &mut progress)
                 .with_context(|| format!("experiment {}: `elbo {}`", exp.key, cmd.join(" ")))?;
-            let seed = cmd
-                .iter()
-                .skip_while(|a| *a != "--seed")
-                .nth(1)
-                .cloned()
-                .unwrap_or_default();
-            let sub = if several {
-                format!("{}/{name}/", exp.key)
-            } else {
-                format!("{}/", exp.key)
-            };
-            run.write_into(&dir, &sub)?;
+            let sub = format!("{}/{name}/", exp.key);
+            run.write_into(&dir, &sub, seed)?;
             for w in &run.warnings {
                 // Nothing sensible to do if stderr is closed.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "elbo: warning: {} ({name}): {w}",
-                    exp.key
-                );
+                let _ = writeln!(stderr, "elbo: warning: {} ({name}): {w}", exp.key);
+            }
+            if let Some(s) = &run.split {
+                fingerprints.insert(format!("{}/{name}", exp.key), s.identity());
             }
             // The report shows the first seed's figures (for ARD: both models).
-            if seed == "0" {
+            if seed == 0 {
                 figures.extend(run.figures.iter().map(|f| ReportFigure {
                     title: f.title.clone(),
                     path: format!("{sub}{}", f.file),
@@ -484,53 +965,100 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }));
                 shown.push(format!("elbo {}", cmd.join(" ")));
             }
-            metrics.push(run.metrics);
+            runs.push((name.clone(), run.metrics));
         }
-        let rows = (exp.rows)(&metrics);
-        for r in &rows {
-            writeln!(
-                stdout,
-                "    {:45} ours {:30} published {}",
-                r.quantity, r.ours, r.published
-            )
-            .context("writing to stdout")?;
-        }
-        let mut commands_shown = shown;
-        if several {
-            commands_shown.push(format!(
-                "… and the same for seeds 1..{} ({} runs in all)",
-                commands.len() - 1,
+        if commands.len() > shown.len() {
+            shown.push(format!(
+                "… and the same for the other seeds ({} runs in all, one directory each)",
                 commands.len()
             ));
         }
-        sections.push(Section {
-            key: exp.key.to_string(),
-            title: exp.title.to_string(),
-            about: exp.about.to_string(),
-            commands: commands_shown,
-            rows,
+        done.push(Done {
+            exp,
+            runs,
             figures,
+            commands: shown,
             wall_seconds: t0.elapsed().as_secs_f64(),
         });
     }
     drop(progress);
+
+    // ---- Peers: scikit-learn on the same rows.
+    let t_peers = Instant::now();
+    dir.write("peers.py", PEERS_SCRIPT)?;
+    let peers = collect_peers(&args, &dir, &fingerprints);
+    for w in &peers.warnings {
+        let _ = writeln!(stderr, "elbo: warning: {w}");
+    }
+    let peers_seconds = t_peers.elapsed().as_secs_f64();
+    let peers_json: serde_json::Map<String, Value> = peers
+        .by_run
+        .iter()
+        .map(|(k, p)| {
+            let mut v = p.values.clone();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("source".into(), Value::from(p.tag.clone()));
+            }
+            (k.clone(), v)
+        })
+        .collect();
+    dir.write_json(
+        "peers.json",
+        &json!({ "status": peers.status, "note": peers.note, "runs": peers_json }),
+    )?;
+
+    // ---- Tables.
+    let mut sections = Vec::new();
+    for d in done {
+        let results: Vec<RunResult> = d
+            .runs
+            .into_iter()
+            .map(|(name, metrics)| RunResult {
+                peer: peers.by_run.get(&format!("{}/{name}", d.exp.key)).cloned(),
+                name,
+                metrics,
+            })
+            .collect();
+        let rows = (d.exp.rows)(&results);
+        writeln!(stdout, "{}", d.exp.title).context("writing to stdout")?;
+        for r in &rows {
+            let peer = r.peer.split(" (").next().unwrap_or("");
+            writeln!(
+                stdout,
+                "    {:50} ours {:40} peer {peer}",
+                r.quantity, r.ours
+            )
+            .context("writing to stdout")?;
+        }
+        sections.push(Section {
+            key: d.exp.key.to_string(),
+            title: d.exp.title.to_string(),
+            about: d.exp.about.to_string(),
+            commands: d.commands,
+            rows,
+            figures: d.figures,
+            wall_seconds: d.wall_seconds,
+        });
+    }
     let wall = start.elapsed().as_secs_f64();
 
     let intro = format!(
-        "elbo {} `reproduce --{mode}`: every experiment, our numbers beside the published ones and a peer \
-         implementation's. Cells marked placeholder are peer numbers not measured yet. Total {:.1} s.",
+        "elbo {} `reproduce --{mode}`: every experiment, our numbers beside the published ones and \
+         scikit-learn's on the same rows. Total {:.1} s (peers {:.1} s).",
         env!("CARGO_PKG_VERSION"),
-        wall
+        wall,
+        peers_seconds
     );
     dir.write(
         "index.html",
-        report::html("elbo: reproduced results", &intro, &sections),
+        report::html("elbo: reproduced results", &intro, &peers.note, &sections),
     )?;
-    dir.write("results.md", report::markdown(&sections))?;
+    dir.write("results.md", report::markdown(&sections, &peers.note))?;
     let summary = json!({
         "mode": mode,
         "elbo_version": env!("CARGO_PKG_VERSION"),
         "wall_seconds": wall,
+        "peers": peers.status,
         "experiments": sections,
     });
     dir.write_json("summary.json", &summary)?;
@@ -539,11 +1067,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "experiments",
         sections.iter().map(|s| s.key.clone()).collect::<Vec<_>>(),
     )?;
+    m.set("peers", &peers.status)?;
     dir.write_json("metrics.json", &m.finish(wall, &[]))?;
     let path = dir.commit()?;
+    writeln!(stdout, "peers: {}", peers.note).context("writing to stdout")?;
     writeln!(
         stdout,
-        "wrote {} (index.html, results.md, summary.json) in {:.1} s",
+        "wrote {} (index.html, results.md, summary.json, peers.json) in {:.1} s",
         path.display(),
         wall
     )
@@ -572,9 +1102,41 @@ mod tests {
     }
 
     #[test]
+    fn quick_runs_are_a_subset_of_full_runs() {
+        // The recorded peer numbers come from a --full run and serve --quick.
+        for exp in EXPERIMENTS {
+            let full: Vec<_> = (exp.commands)(true);
+            for q in (exp.commands)(false) {
+                assert!(full.contains(&q), "{}: {:?}", exp.key, q);
+            }
+        }
+    }
+
+    #[test]
+    fn recorded_peers_parse_and_name_their_version() {
+        let v: Value = serde_json::from_str(PEERS_RECORDED).unwrap();
+        assert!(v["version"].as_str().unwrap().starts_with("1."));
+        let runs = v["runs"].as_object().unwrap();
+        for (key, r) in runs {
+            assert!(r.get("error").is_none(), "{key}: {r}");
+            assert_eq!(r["split_fingerprint"].as_str().map(str::len), Some(16));
+            assert_eq!(r["data_fingerprint"].as_str().map(str::len), Some(16));
+        }
+        for exp in &EXPERIMENTS[1..] {
+            for (name, _) in (exp.commands)(true) {
+                assert!(runs.contains_key(&format!("{}/{name}", exp.key)), "{name}");
+            }
+        }
+    }
+
+    #[test]
     fn summaries_of_one_and_many() {
         assert_eq!(summarise(&[]), "-");
         assert_eq!(summarise(&[2.0]), "2.000");
         assert_eq!(summarise(&[1.0, 3.0]), "2.000 ± 1.414 (2 seeds)");
+        assert_eq!(
+            summarise_log(&[10.0, 1000.0, 100.0]),
+            "100.0 (min 10.00, max 1000; 3 seeds)"
+        );
     }
 }

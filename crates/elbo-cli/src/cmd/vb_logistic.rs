@@ -24,6 +24,7 @@ use crate::metrics::{Metrics, config_value};
 use crate::output::RunId;
 use crate::plot::{self, Figure, Layer, colour};
 use crate::progress::Progress;
+use crate::split::Split;
 
 /// The model's name in `metrics.json` and directory names.
 pub const MODEL: &str = "vb-logistic";
@@ -201,6 +202,10 @@ impl Prepared for Plan {
         format!("{MODEL} on {}", self.config.data)
     }
 
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
         let start = Instant::now();
         let (x, t) = (&self.data.x, &self.t);
@@ -327,6 +332,8 @@ impl Prepared for Plan {
             figures,
             summary,
             warnings,
+            split: Some(Split::kfold(x.view(), t.view(), folds)),
+            data_csv: dataset::is_generated(&self.config.data).then(|| dataset::to_csv(&self.data)),
         })
     }
 }

@@ -32,6 +32,7 @@ use crate::metrics::{Metrics, config_value};
 use crate::output::RunId;
 use crate::plot::{self, Figure, Layer, colour};
 use crate::progress::Progress;
+use crate::split::Split;
 
 /// The model's name in `metrics.json` and directory names.
 pub const MODEL: &str = "vblr";
@@ -100,7 +101,7 @@ pub struct Args {
     #[arg(long, value_name = "A")]
     pub alpha: Option<f64>,
     /// ARD: a weight is pruned when its well-determinedness γ_i = 1 − E[α_i]
-    /// Σ_ii falls below this value in (0, 1) [default: 1e-3].
+    /// Σ_ii falls below this value in (0, 1) [default: 0.1].
     #[arg(long, value_name = "G")]
     pub prune_threshold: Option<f64>,
     /// Relative change of the bound that counts as converged [default: 1e-8].
@@ -373,6 +374,57 @@ fn rmse(pred: &Array1<f64>, t: &Array1<f64>) -> f64 {
         .sqrt()
 }
 
+/// What ARD found on data whose first `k` inputs are the relevant ones
+/// (`sparse:N,D,K`): `metrics.json` `ard_recovery`. The bias is left out.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArdRecovery {
+    /// K: inputs x0 … x(K−1) are relevant by construction.
+    pub relevant_features: usize,
+    /// D − K.
+    pub irrelevant_features: usize,
+    /// Median E[α_i] over the relevant inputs' weights.
+    pub alpha_median_relevant: f64,
+    /// Median E[α_i] over the irrelevant inputs' weights.
+    pub alpha_median_irrelevant: f64,
+    /// alpha_median_irrelevant / alpha_median_relevant.
+    pub alpha_ratio: f64,
+    /// Irrelevant inputs whose weight is pruned.
+    pub irrelevant_pruned: usize,
+    /// Relevant inputs whose weight is kept.
+    pub relevant_kept: usize,
+}
+
+/// The median of a non-empty slice (NaN when empty).
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => 0.5 * (s[n / 2 - 1] + s[n / 2]),
+    }
+}
+
+/// [`ArdRecovery`] from one precision and one kept/pruned flag per input
+/// (no bias), the first `k` inputs being the relevant ones. Also applied to
+/// scikit-learn's `ARDRegression` (λ_i / α and `coef_ != 0`) by `reproduce`.
+pub fn ard_recovery(alpha: &[f64], kept: &[bool], k: usize) -> Option<ArdRecovery> {
+    if alpha.len() != kept.len() || k == 0 || k >= alpha.len() {
+        return None;
+    }
+    let (rel, irr) = alpha.split_at(k);
+    let (lo, hi) = (median(rel), median(irr));
+    Some(ArdRecovery {
+        relevant_features: k,
+        irrelevant_features: alpha.len() - k,
+        alpha_median_relevant: lo,
+        alpha_median_irrelevant: hi,
+        alpha_ratio: hi / lo,
+        irrelevant_pruned: kept[k..].iter().filter(|&&x| !x).count(),
+        relevant_kept: kept[..k].iter().filter(|&&x| x).count(),
+    })
+}
+
 impl Plan {
     /// The design matrix of standardised inputs `z` for `degree` (polynomial
     /// basis) or with a bias (linear basis).
@@ -401,6 +453,10 @@ impl Prepared for Plan {
 
     fn label(&self) -> String {
         format!("{MODEL} on {}", self.config.data)
+    }
+
+    fn seed(&self) -> u64 {
+        self.seed
     }
 
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
@@ -526,9 +582,21 @@ impl Prepared for Plan {
         m.set("n_train", train_idx.len())?;
         m.set("n_test", n_test)?;
         m.set("weights_mean", fit.m_n().to_vec())?;
+        // The weights are (bias, x0, x1, …) in the linear basis.
+        let recovery = match (cfg.ard, dataset::sparse_shape(&cfg.data)) {
+            (true, Some((_, _, k))) if cfg.degrees.is_empty() => ard_recovery(
+                &fit.alpha_mean().to_vec()[1..],
+                &fit.relevant().to_vec()[1..],
+                k,
+            ),
+            _ => None,
+        };
         if cfg.ard {
             m.set("relevant", fit.relevant().to_vec())?;
             m.set("well_determined", fit.well_determined().to_vec())?;
+        }
+        if let Some(r) = &recovery {
+            m.set("ard_recovery", r)?;
         }
         m.set(
             "scaler",
@@ -639,26 +707,10 @@ impl Prepared for Plan {
             .to_svg()?,
         });
         if cfg.ard {
-            let alphas = fit.alpha_mean();
-            let bars: Vec<(f64, f64, f64)> = alphas
-                .iter()
-                .enumerate()
-                .map(|(i, &a)| (i as f64 - 0.4, i as f64 + 0.4, a.log10()))
-                .collect();
-            let f = Figure::new(
-                format!("{MODEL} on {name}: ARD precisions"),
-                "weight (0 = bias)",
-                "log10 E[alpha_i]",
-            )
-            .layer(Layer::Bars {
-                bars,
-                colour: colour::GREEN,
-                label: None,
-            });
             figures.push(FigureFile {
                 file: "ard.svg".into(),
-                title: "ARD: E[α_i] per weight (large = pruned)".into(),
-                svg: f.to_svg()?,
+                title: "ARD: E[α_i] per weight, log scale (large = pruned)".into(),
+                svg: self.ard_figure(fit)?.to_svg()?,
             });
         }
 
@@ -693,6 +745,21 @@ impl Prepared for Plan {
                 e["log_evidence"], e["alpha"], e["beta"]
             ));
         }
+        if let Some(r) = &recovery {
+            summary.push(format!(
+                "ARD: median E[alpha_i] {} over x0-x{} vs {} over the {} irrelevant (ratio {}); \
+                 {} of {} relevant kept, {} of {} irrelevant pruned",
+                fmt_num(r.alpha_median_relevant),
+                r.relevant_features - 1,
+                fmt_num(r.alpha_median_irrelevant),
+                r.irrelevant_features,
+                fmt_num(r.alpha_ratio),
+                r.relevant_kept,
+                r.relevant_features,
+                r.irrelevant_pruned,
+                r.irrelevant_features
+            ));
+        }
         let warnings = fits
             .iter()
             .filter(|(_, f)| !f.converged())
@@ -705,16 +772,87 @@ impl Prepared for Plan {
                 )
             })
             .collect();
+        let split = (n_test > 0).then(|| {
+            Split::holdout(
+                self.data.x.view(),
+                self.t.view(),
+                train_idx.to_vec(),
+                test_idx.to_vec(),
+            )
+        });
+        let data_csv = dataset::is_generated(&cfg.data).then(|| dataset::to_csv(&self.data));
         Ok(ModelRun {
             metrics,
             figures,
             summary,
             warnings,
+            split,
+            data_csv,
         })
     }
 }
 
 impl Plan {
+    /// E[α_i] per weight on a log axis. For `sparse:N,D,K` the colours say
+    /// which inputs are relevant by construction (and, of the irrelevant
+    /// ones, which [`VblrFit::relevant`] prunes); otherwise kept vs pruned.
+    fn ard_figure(&self, fit: &VblrFit) -> anyhow::Result<Figure> {
+        let alpha = fit.alpha_mean();
+        let kept = fit.relevant();
+        let linear = self.config.degrees.is_empty();
+        let truth = dataset::sparse_shape(&self.config.data)
+            .filter(|_| linear)
+            .map(|(_, _, k)| k);
+        let group = |label: &str, colour| Layer::Points {
+            points: Vec::new(),
+            colour,
+            label: Some(label.to_string()),
+        };
+        let mut groups = match truth {
+            Some(k) => vec![
+                group(&format!("x0-x{} (relevant)", k - 1), colour::BLUE),
+                group("irrelevant, kept", colour::ORANGE),
+                group("irrelevant, pruned", colour::RED),
+                group("bias", colour::GREY),
+            ],
+            None => vec![
+                group("kept", colour::BLUE),
+                group("pruned", colour::RED),
+                group("bias", colour::GREY),
+            ],
+        };
+        let last = groups.len() - 1;
+        for (i, (&a, &keep)) in alpha.iter().zip(&kept).enumerate() {
+            let g = match (truth, linear && i == 0) {
+                (_, true) => last,
+                (Some(k), false) if i <= k => 0,
+                (Some(_), false) => 1 + usize::from(!keep),
+                (None, false) => usize::from(!keep),
+            };
+            if let Layer::Points { points, .. } = &mut groups[g] {
+                points.push((i as f64, a.log10()));
+            }
+        }
+        let x_label = if linear {
+            "weight (0 = bias, i = x(i-1))"
+        } else {
+            "weight (power of x)"
+        };
+        let mut f = Figure::new(
+            format!("{MODEL} on {}: ARD precisions", self.config.data),
+            x_label,
+            "E[alpha_i] (log scale)",
+        )
+        .log10_y()
+        .legend_lower_right();
+        for g in groups {
+            if matches!(&g, Layer::Points { points, .. } if !points.is_empty()) {
+                f = f.layer(g);
+            }
+        }
+        Ok(f)
+    }
+
     /// Predictive mean with ±1 and ±2 sd bands over a grid, with the data
     /// (and, for `cubic`, the true function).
     #[allow(clippy::too_many_arguments)]

@@ -9,8 +9,8 @@ use super::super::{check_points, predictive};
 use super::bound::{BoundTerms, bound_terms};
 use super::params::VgmmValidParams;
 use super::posterior::{GmmPrior, Posterior, WeightPosterior};
-use crate::kmeans::kmeans;
 use crate::Result;
+use crate::kmeans::kmeans;
 use elbo_core::{BoundMonitor, Status};
 
 /// One restart of CAVI in progress: the state after the initial M-step or
@@ -30,7 +30,12 @@ pub struct VgmmState<'a> {
 }
 
 impl<'a> VgmmState<'a> {
-    pub(crate) fn new(p: &VgmmValidParams, prior: GmmPrior, x: ArrayView2<'a, f64>, restart: u64) -> Result<Self> {
+    pub(crate) fn new(
+        p: &VgmmValidParams,
+        prior: GmmPrior,
+        x: ArrayView2<'a, f64>,
+        restart: u64,
+    ) -> Result<Self> {
         let mut rng = elbo_core::rng::seeded(p.seed().wrapping_add(restart));
         let km = kmeans(x, p.k(), p.init_iter(), &mut rng)?;
         // Initial q(Z): the k-means labels as hard responsibilities, then
@@ -117,7 +122,11 @@ impl<'a> VgmmState<'a> {
     pub(crate) fn into_fit(self, restart_bounds: Vec<f64>) -> VgmmFit {
         let (n, k) = (self.x.nrows(), self.post.n_components());
         let mut r = Array2::zeros((n, k));
-        e_step(self.x, &self.post.components(&self.prior), Some(r.view_mut()));
+        e_step(
+            self.x,
+            &self.post.components(&self.prior),
+            Some(r.view_mut()),
+        );
         let converged = self.converged;
         VgmmFit {
             prior: self.prior,
@@ -282,7 +291,15 @@ impl VgmmFit {
     pub fn predict(&self, x: ArrayView2<f64>) -> Result<Array1<usize>> {
         let r = self.predict_proba(x)?;
         Ok(r.outer_iter()
-            .map(|row| row.iter().enumerate().fold((0, f64::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b }).0)
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .fold(
+                        (0, f64::NEG_INFINITY),
+                        |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                    )
+                    .0
+            })
             .collect())
     }
 

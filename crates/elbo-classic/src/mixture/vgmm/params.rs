@@ -47,7 +47,9 @@ impl VgmmParams {
     pub fn new(k: usize) -> Self {
         Self {
             k,
-            prior: Prior::Dirichlet { alpha0: 1.0 / k.max(1) as f64 },
+            prior: Prior::Dirichlet {
+                alpha0: 1.0 / k.max(1) as f64,
+            },
             covariance: CovarianceType::Full,
             beta0: 1.0,
             m0: None,
@@ -146,7 +148,9 @@ impl VgmmParams {
         }
         match self.prior {
             Prior::Dirichlet { alpha0 } if !(alpha0 > 0.0 && alpha0.is_finite()) => {
-                return Err(CoreError::invalid("alpha0", alpha0, "finite and greater than 0").into());
+                return Err(
+                    CoreError::invalid("alpha0", alpha0, "finite and greater than 0").into(),
+                );
             }
             Prior::DirichletProcess { gamma } if !(gamma > 0.0 && gamma.is_finite()) => {
                 return Err(CoreError::invalid("gamma", gamma, "finite and greater than 0").into());
@@ -154,7 +158,9 @@ impl VgmmParams {
             _ => {}
         }
         if !(self.beta0 > 0.0 && self.beta0.is_finite()) {
-            return Err(CoreError::invalid("beta0", self.beta0, "finite and greater than 0").into());
+            return Err(
+                CoreError::invalid("beta0", self.beta0, "finite and greater than 0").into(),
+            );
         }
         if let Some(nu0) = self.nu0 {
             if !nu0.is_finite() {
@@ -244,10 +250,16 @@ impl VgmmValidParams {
         let d = x.ncols();
         let m0 = match &p.m0 {
             Some(m0) if m0.len() != d => {
-                return Err(CoreError::Shape(format!("m0 has {} entries, the data have D = {d}", m0.len())).into());
+                return Err(CoreError::Shape(format!(
+                    "m0 has {} entries, the data have D = {d}",
+                    m0.len()
+                ))
+                .into());
             }
             Some(m0) => m0.clone(),
-            None => x.mean_axis(Axis(0)).ok_or_else(|| CoreError::Data("no rows".into()))?,
+            None => x
+                .mean_axis(Axis(0))
+                .ok_or_else(|| CoreError::Data("no rows".into()))?,
         };
         let w0 = match &p.w0 {
             Some(w0) => w0.clone(),
@@ -264,9 +276,11 @@ impl VgmmValidParams {
 /// no such inverse: an error naming it.
 pub(crate) fn default_w0(x: ArrayView2<f64>, covariance: CovarianceType) -> Result<Array2<f64>> {
     let (n, d) = x.dim();
-    let mean = x.mean_axis(Axis(0)).ok_or_else(|| CoreError::Data("no rows".into()))?;
+    let mean = x
+        .mean_axis(Axis(0))
+        .ok_or_else(|| CoreError::Data("no rows".into()))?;
     let var = x.var_axis(Axis(0), 0.0);
-    if let Some(j) = (0..d).find(|&j| !(var[j].sqrt() > 1e-12 * (1.0 + mean[j].abs()))) {
+    if let Some(j) = (0..d).find(|&j| super::super::is_constant(var[j], mean[j])) {
         return Err(CoreError::Data(format!(
             "column {} is constant (value {}): the default Wishart scale W0 = cov(X)^-1 does not exist; \
              remove the column or set W0 with `with_w0`",

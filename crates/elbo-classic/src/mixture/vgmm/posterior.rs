@@ -48,7 +48,9 @@ impl GmmPrior {
         let d = m0.len();
         match weights {
             Prior::Dirichlet { alpha0 } if !(alpha0 > 0.0 && alpha0.is_finite()) => {
-                return Err(CoreError::invalid("alpha0", alpha0, "finite and greater than 0").into());
+                return Err(
+                    CoreError::invalid("alpha0", alpha0, "finite and greater than 0").into(),
+                );
             }
             Prior::DirichletProcess { gamma } if !(gamma > 0.0 && gamma.is_finite()) => {
                 return Err(CoreError::invalid("gamma", gamma, "finite and greater than 0").into());
@@ -62,10 +64,18 @@ impl GmmPrior {
             return Err(CoreError::invalid("m0", v, "finite in every coordinate").into());
         }
         if w0.dim() != (d, d) {
-            return Err(CoreError::Shape(format!("w0 is {}×{}, the data have D = {d}", w0.nrows(), w0.ncols())).into());
+            return Err(CoreError::Shape(format!(
+                "w0 is {}×{}, the data have D = {d}",
+                w0.nrows(),
+                w0.ncols()
+            ))
+            .into());
         }
         let (min_nu, expected) = match covariance {
-            CovarianceType::Full => (d as f64 - 1.0, "greater than D - 1 (a proper Wishart, PRML B.78)"),
+            CovarianceType::Full => (
+                d as f64 - 1.0,
+                "greater than D - 1 (a proper Wishart, PRML B.78)",
+            ),
             CovarianceType::Diag => (0.0, "greater than 0"),
         };
         if !(nu0 > min_nu && nu0.is_finite()) {
@@ -76,10 +86,20 @@ impl GmmPrior {
             for j in 0..d {
                 let (a, b) = (w[i * d + j], w[j * d + i]);
                 if !a.is_finite() || (a - b).abs() > 1e-12 * (a.abs() + b.abs()) {
-                    return Err(CoreError::invalid("w0", format!("entry ({i}, {j}) = {a}"), "a finite symmetric matrix").into());
+                    return Err(CoreError::invalid(
+                        "w0",
+                        format!("entry ({i}, {j}) = {a}"),
+                        "a finite symmetric matrix",
+                    )
+                    .into());
                 }
                 if covariance == CovarianceType::Diag && i != j && a != 0.0 {
-                    return Err(CoreError::invalid("w0", format!("entry ({i}, {j}) = {a}"), "diagonal for covariance `diag`").into());
+                    return Err(CoreError::invalid(
+                        "w0",
+                        format!("entry ({i}, {j}) = {a}"),
+                        "diagonal for covariance `diag`",
+                    )
+                    .into());
                 }
             }
         }
@@ -89,7 +109,16 @@ impl GmmPrior {
         })?;
         let ln_det_w0 = ln_det_from_chol(&l, d);
         let w0_inv = spd_inverse_from_chol(&l, d);
-        Ok(Self { weights, beta0, m0, w0, nu0, covariance, w0_inv, ln_det_w0 })
+        Ok(Self {
+            weights,
+            beta0,
+            m0,
+            w0,
+            nu0,
+            covariance,
+            w0_inv,
+            ln_det_w0,
+        })
     }
 
     /// The prior on the weights, with its concentration.
@@ -232,7 +261,9 @@ impl Posterior {
         let diag = prior.covariance() == CovarianceType::Diag;
         let nk = &st.nk;
         let weights = match prior.weights() {
-            Prior::Dirichlet { alpha0 } => WeightPosterior::Dirichlet { alpha: nk.mapv(|n| alpha0 + n) },
+            Prior::Dirichlet { alpha0 } => WeightPosterior::Dirichlet {
+                alpha: nk.mapv(|n| alpha0 + n),
+            },
             Prior::DirichletProcess { gamma } => {
                 let mut a = Array1::zeros(k - 1);
                 let mut b = Array1::zeros(k - 1);
@@ -262,7 +293,9 @@ impl Posterior {
             let mut a = prior.w0_inv.clone();
             if n > 0.0 {
                 let coef = beta0 * n / beta[c];
-                let diff: Vec<f64> = (0..d).map(|j| st.center[[c, j]] + st.sx[[c, j]] / n - m0[j]).collect();
+                let diff: Vec<f64> = (0..d)
+                    .map(|j| st.center[[c, j]] + st.sx[[c, j]] / n - m0[j])
+                    .collect();
                 for i in 0..d {
                     for j in 0..d {
                         if diag && i != j {
@@ -287,7 +320,16 @@ impl Posterior {
             }
             chol_w_inv.push(l);
         }
-        Ok(Self { weights, beta, m, nu, w_inv, w, chol_w_inv, ln_det_w })
+        Ok(Self {
+            weights,
+            beta,
+            m,
+            nu,
+            w_inv,
+            w,
+            chol_w_inv,
+            ln_det_w,
+        })
     }
 
     pub fn n_components(&self) -> usize {
@@ -304,7 +346,9 @@ impl Posterior {
         let d = self.dim();
         let (bd, nb) = prior.blocks();
         Array1::from_shape_fn(self.n_components(), |c| {
-            nb as f64 * multi_digamma_half(self.nu[c], bd) + d as f64 * std::f64::consts::LN_2 + self.ln_det_w[c]
+            nb as f64 * multi_digamma_half(self.nu[c], bd)
+                + d as f64 * std::f64::consts::LN_2
+                + self.ln_det_w[c]
         })
     }
 
@@ -318,7 +362,11 @@ impl Posterior {
         let e_ln_det = self.e_ln_det_lambda(prior);
         let df = d as f64;
         let log_const = (0..k)
-            .map(|c| e_ln_pi[c] + 0.5 * e_ln_det[c] - 0.5 * df * (2.0 * PI).ln() - 0.5 * df / self.beta[c])
+            .map(|c| {
+                e_ln_pi[c] + 0.5 * e_ln_det[c]
+                    - 0.5 * df * (2.0 * PI).ln()
+                    - 0.5 * df / self.beta[c]
+            })
             .collect();
         let mut factor = Vec::with_capacity(if diag { k * d } else { k * d * d });
         for c in 0..k {
@@ -329,7 +377,14 @@ impl Posterior {
                 factor.extend(inv_lower(&self.chol_w_inv[c], d).into_iter().map(|v| v * s));
             }
         }
-        Components { k, d, diag, mean: self.m.iter().copied().collect(), factor, log_const }
+        Components {
+            k,
+            d,
+            diag,
+            mean: self.m.iter().copied().collect(),
+            factor,
+            log_const,
+        }
     }
 
     /// (ν_k W_k)⁻¹ = W_k⁻¹ / ν_k: the inverse of E[Λ_k] (B.80), K × D × D.
