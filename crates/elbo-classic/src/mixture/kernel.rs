@@ -34,7 +34,7 @@ use super::stats::SuffStats;
 /// every bit of the result is independent of the thread count).
 pub(crate) const BLOCK: usize = 4096;
 /// Rows per structure-of-arrays chunk inside a block.
-pub(crate) const CHUNK: usize = 512;
+pub(crate) const CHUNK: usize = 256;
 
 /// The per-component quantities of one E-step:
 /// ln ρ_nk = `log_const[k]` − ½ ‖A_k (x_n − `mean[k]`)‖².
