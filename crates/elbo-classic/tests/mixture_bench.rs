@@ -20,7 +20,9 @@ fn vgmm_100_iterations_on_the_issue_shapes() {
         &[(1_000_000, 2, 10), (100_000, 10, 10)]
     };
     println!("# threads: {}", rayon::current_num_threads());
-    let only_d: Option<usize> = std::env::var("ELBO_BENCH_D").ok().and_then(|v| v.parse().ok());
+    let only_d: Option<usize> = std::env::var("ELBO_BENCH_D")
+        .ok()
+        .and_then(|v| v.parse().ok());
     for &(n, d, k) in shapes.iter().filter(|s| only_d.is_none_or(|d| d == s.1)) {
         let (x, _) = blobs(n, d, k, 1.0, 0);
         for cov in [CovarianceType::Full, CovarianceType::Diag] {

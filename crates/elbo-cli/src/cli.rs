@@ -29,6 +29,15 @@ pub enum Command {
     /// Variational Bayesian logistic regression (PRML §10.6), K-fold
     /// cross-validated.
     VbLogistic(cmd::vb_logistic::Args),
+    /// Variational Bayesian Gaussian mixture (PRML §10.2): Dirichlet or
+    /// Dirichlet-process prior, Student-t predictive, a bound that compares K
+    /// (PRML Fig 10.6, 10.7).
+    Vgmm(cmd::vgmm::Args),
+    /// Maximum-likelihood EM for Gaussian mixtures (PRML §9.2), the baseline.
+    EmGmm(cmd::em_gmm::Args),
+    /// Stochastic variational inference for the Bayesian Gaussian mixture
+    /// (Hoffman et al. 2013): minibatch natural-gradient steps.
+    SviGmm(cmd::svi_gmm::Args),
     /// List and describe data sets.
     Data(cmd::data::Args),
     /// Run every experiment and write DIR/index.html, summary.json and

@@ -11,11 +11,24 @@ use rand_distr::{Distribution, StandardNormal};
 
 /// Synthetic data sets the command line adds to the built-in ones:
 /// (syntax, description).
-pub const SYNTHETIC: &[(&str, &str)] = &[(
-    "sparse[:N,D,K]",
-    "synthetic: N x D standard normal inputs, target from the first K only \
-     (weights ±U(1,2), noise sd 1); default 200,50,5; for ARD",
-)];
+pub const SYNTHETIC: &[(&str, &str)] = &[
+    (
+        "sparse[:N,D,K]",
+        "synthetic: N x D standard normal inputs, target from the first K only \
+         (weights ±U(1,2), noise sd 1); default 200,50,5; for ARD",
+    ),
+    (
+        "blobs[:N,D,K]",
+        "synthetic: N points from K isotropic Gaussian blobs in D dimensions \
+         (centres U(-10,10)^D, sd 1, as scikit-learn's make_blobs), target: the blob; \
+         default 1000,2,4; for mixtures",
+    ),
+];
+
+/// `blobs` without `:N,D,K`.
+const DEFAULT_BLOBS: (usize, usize, usize) = (1000, 2, 4);
+/// The standard deviation of each blob.
+pub const BLOB_SD: f64 = 1.0;
 
 /// Load `spec` with `target` selecting the target column of a CSV file.
 /// Synthetic data are drawn with `seed`.
@@ -30,6 +43,12 @@ pub fn load(spec: &str, target: Option<&str>, seed: u64) -> anyhow::Result<Datas
             return sparse(spec, rest.strip_prefix(':'), seed);
         }
     }
+    if let Some(rest) = spec.strip_prefix("blobs") {
+        if rest.is_empty() || rest.starts_with(':') {
+            reject_target(spec, target, Some("blob"))?;
+            return blobs(spec, rest.strip_prefix(':'), seed);
+        }
+    }
     if BUILTINS.iter().any(|b| b.name == spec) {
         let d = builtin(spec, seed)?;
         reject_target(spec, target, d.target_name.as_deref())?;
@@ -41,7 +60,7 @@ pub fn load(spec: &str, target: Option<&str>, seed: u64) -> anyhow::Result<Datas
         let names: Vec<&str> = BUILTINS
             .iter()
             .map(|b| b.name)
-            .chain(["sparse:N,D,K"])
+            .chain(["sparse:N,D,K", "blobs:N,D,K"])
             .collect();
         bail!(
             "unknown data set `{spec}`; expected one of: {} (or a path to a CSV or IDX file)",
@@ -113,10 +132,11 @@ fn file_name(p: &Path) -> String {
 }
 
 /// Whether `spec` names data generated from the seed rather than read from
-/// a file or embedded: `sparse[:N,D,K]` and the synthetic built-ins
-/// (`cubic`). Such runs write the data they used as `data.csv`.
+/// a file or embedded: `sparse[:N,D,K]`, `blobs[:N,D,K]` and the synthetic
+/// built-ins (`cubic`). Such runs write the data they used as `data.csv`.
 pub fn is_generated(spec: &str) -> bool {
     sparse_shape(spec).is_some()
+        || blobs_shape(spec).is_some()
         || BUILTINS
             .iter()
             .any(|b| b.name == spec && b.source.starts_with("generated"))
@@ -130,6 +150,15 @@ pub fn sparse_shape(spec: &str) -> Option<(usize, usize, usize)> {
         return None;
     }
     parse_sparse(spec, rest.strip_prefix(':')).ok()
+}
+
+/// (N, D, K) of a valid `blobs[:N,D,K]` spec.
+pub fn blobs_shape(spec: &str) -> Option<(usize, usize, usize)> {
+    let rest = spec.strip_prefix("blobs")?;
+    if !(rest.is_empty() || rest.starts_with(':')) {
+        return None;
+    }
+    parse_blobs(spec, rest.strip_prefix(':')).ok()
 }
 
 /// The data set as CSV: a header of the column names (inputs, then the
@@ -165,19 +194,7 @@ pub fn to_csv(d: &Dataset) -> String {
 fn parse_sparse(spec: &str, args: Option<&str>) -> anyhow::Result<(usize, usize, usize)> {
     let (n, d, k) = match args {
         None => (200, 50, 5),
-        Some(a) => {
-            let v: Vec<usize> = a
-                .split(',')
-                .map(|s| s.trim().parse::<usize>())
-                .collect::<Result<_, _>>()
-                .with_context(|| {
-                    format!("`{spec}`: expected sparse:N,D,K with three positive integers")
-                })?;
-            let [n, d, k] = v[..] else {
-                bail!("`{spec}`: expected sparse:N,D,K with three positive integers")
-            };
-            (n, d, k)
-        }
+        Some(a) => parse_triple(spec, a, "sparse:N,D,K")?,
     };
     ensure!(n >= 1 && d >= 1, "`{spec}`: N and D must be at least 1");
     ensure!(
@@ -190,6 +207,60 @@ fn parse_sparse(spec: &str, args: Option<&str>) -> anyhow::Result<(usize, usize,
         n.saturating_mul(d)
     );
     Ok((n, d, k))
+}
+
+/// Three positive integers `N,D,K` (`syntax` names the form in errors).
+fn parse_triple(spec: &str, args: &str, syntax: &str) -> anyhow::Result<(usize, usize, usize)> {
+    let v: Vec<usize> = args
+        .split(',')
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("`{spec}`: expected {syntax} with three positive integers"))?;
+    let [n, d, k] = v[..] else {
+        bail!("`{spec}`: expected {syntax} with three positive integers")
+    };
+    Ok((n, d, k))
+}
+
+/// Parse the `N,D,K` of `blobs:N,D,K` (`None`: the defaults).
+fn parse_blobs(spec: &str, args: Option<&str>) -> anyhow::Result<(usize, usize, usize)> {
+    let (n, d, k) = match args {
+        None => DEFAULT_BLOBS,
+        Some(a) => parse_triple(spec, a, "blobs:N,D,K")?,
+    };
+    ensure!(
+        n >= 1 && d >= 1 && k >= 1,
+        "`{spec}`: N, D and K must be at least 1"
+    );
+    ensure!(
+        k <= n,
+        "`{spec}`: K (blobs) must be at most N, got K = {k} > N = {n}"
+    );
+    ensure!(
+        n.saturating_mul(d) <= 50_000_000,
+        "`{spec}`: N x D = {} values is too large",
+        n.saturating_mul(d)
+    );
+    Ok((n, d, k))
+}
+
+/// `blobs:N,D,K`: [`elbo_classic::mixture::blobs`] (scikit-learn's
+/// `make_blobs`: centres uniform in [−10, 10]^D, sd [`BLOB_SD`], points
+/// dealt to the blobs in turn, rows shuffled), the blob as the target.
+fn blobs(spec: &str, args: Option<&str>, seed: u64) -> anyhow::Result<Dataset> {
+    let (n, d, k) = parse_blobs(spec, args)?;
+    let (x, labels) = elbo_classic::mixture::blobs(n, d, k, BLOB_SD, seed);
+    Ok(Dataset {
+        name: if args.is_some() {
+            spec.to_string()
+        } else {
+            "blobs".into()
+        },
+        x,
+        y: Some(labels.mapv(|l| l as f64)),
+        feature_names: (0..d).map(|j| format!("x{j}")).collect(),
+        target_name: Some("blob".into()),
+    })
 }
 
 /// `sparse:N,D,K`: inputs N(0, 1); t = Σ_{j<K} w_j x_j + ε, |w_j| ~ U(1, 2)
@@ -253,6 +324,25 @@ mod tests {
         let e = load("diabetes", Some("age"), 0).unwrap_err().to_string();
         assert!(e.contains("comes with its target `progression`"), "{e}");
         load("diabetes", Some("progression"), 0).unwrap();
+    }
+
+    #[test]
+    fn blobs_are_seeded_and_checked() {
+        let b = load("blobs:50,3,4", None, 2).unwrap();
+        assert_eq!((b.n_samples(), b.n_features()), (50, 3));
+        assert_eq!(b.x, load("blobs:50,3,4", None, 2).unwrap().x);
+        assert_ne!(b.x, load("blobs:50,3,4", None, 3).unwrap().x);
+        let labels = b.y.unwrap();
+        assert!(labels.iter().all(|&l| (0.0..4.0).contains(&l) && l.fract() == 0.0));
+        assert_eq!(b.target_name.as_deref(), Some("blob"));
+        assert_eq!(load("blobs", None, 0).unwrap().n_samples(), 1000);
+        assert!(is_generated("blobs") && is_generated("blobs:10,2,2"));
+        assert_eq!(blobs_shape("blobs:10,2,3"), Some((10, 2, 3)));
+        assert!(blobs_shape("blobsy").is_none());
+        let e = load("blobs:3,2,5", None, 0).unwrap_err().to_string();
+        assert!(e.contains("at most N"), "{e}");
+        assert!(load("blobs:3,2", None, 0).is_err());
+        assert!(load("blobs:0,2,1", None, 0).is_err());
     }
 
     #[test]

@@ -67,7 +67,13 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Err(Command::Data(args)) => cmd::data::run(args),
         Err(Command::Reproduce(args)) => cmd::reproduce::run(args),
         Err(Command::Bench(args)) => cmd::bench::run(args),
-        Err(Command::Vblr(_) | Command::VbLogistic(_)) => {
+        Err(
+            Command::Vblr(_)
+            | Command::VbLogistic(_)
+            | Command::Vgmm(_)
+            | Command::EmGmm(_)
+            | Command::SviGmm(_),
+        ) => {
             anyhow::bail!("internal: a model command was not prepared")
         }
     }

@@ -6,6 +6,7 @@
 //! a string that a run writes to a file and the report inlines.
 
 use anyhow::{anyhow, ensure};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// Colours used across figures (colour-blind safe, after Okabe & Ito).
@@ -23,6 +24,18 @@ pub mod colour {
     pub const BLACK: RGBColor = RGBColor(0, 0, 0);
     /// Orange.
     pub const ORANGE: RGBColor = RGBColor(230, 159, 0);
+    /// Reddish purple.
+    pub const PURPLE: RGBColor = RGBColor(204, 121, 167);
+    /// Sky blue.
+    pub const SKY: RGBColor = RGBColor(86, 180, 233);
+    /// Yellow.
+    pub const YELLOW: RGBColor = RGBColor(240, 228, 66);
+
+    /// The i-th colour of a cycle for categories (components, classes).
+    pub fn cycle(i: usize) -> RGBColor {
+        const C: [RGBColor; 8] = [BLUE, RED, GREEN, ORANGE, PURPLE, SKY, BLACK, YELLOW];
+        C[i % C.len()]
+    }
 }
 
 /// One thing drawn on a figure.
@@ -70,6 +83,17 @@ pub enum Layer {
         /// Legend entry.
         label: Option<String>,
     },
+    /// A closed polygon (an ellipse), filled with `opacity` and outlined.
+    Polygon {
+        /// The vertices, in order (the last is joined to the first).
+        points: Vec<(f64, f64)>,
+        /// Colour of the outline and the fill.
+        colour: RGBColor,
+        /// Opacity of the fill in [0, 1] (0: outline only).
+        opacity: f64,
+        /// Legend entry.
+        label: Option<String>,
+    },
     /// Bars from 0 to a height over [x0, x1].
     Bars {
         /// (x0, x1, height).
@@ -85,7 +109,9 @@ impl Layer {
     /// Every (x, y) the layer needs to be visible.
     fn extent(&self) -> Vec<(f64, f64)> {
         match self {
-            Layer::Line { points, .. } | Layer::Points { points, .. } => points.clone(),
+            Layer::Line { points, .. }
+            | Layer::Points { points, .. }
+            | Layer::Polygon { points, .. } => points.clone(),
             Layer::Band {
                 x, lower, upper, ..
             } => x
@@ -111,6 +137,7 @@ impl Layer {
             | Layer::Points { label, .. }
             | Layer::Band { label, .. }
             | Layer::ErrorBars { label, .. }
+            | Layer::Polygon { label, .. }
             | Layer::Bars { label, .. } => label.as_deref(),
         }
     }
@@ -128,6 +155,7 @@ pub struct Figure {
     y_log10: bool,
     legend_lower_right: bool,
     size: (u32, u32),
+    caption_size: u32,
 }
 
 impl Figure {
@@ -147,6 +175,7 @@ impl Figure {
             y_log10: false,
             legend_lower_right: false,
             size: (640, 420),
+            caption_size: 18,
         }
     }
 
@@ -219,18 +248,28 @@ impl Figure {
 
     /// Render to an SVG document.
     pub fn to_svg(&self) -> anyhow::Result<String> {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, self.size).into_drawing_area();
+            root.fill(&WHITE)?;
+            self.draw_on(&root)?;
+            root.present()?;
+        }
+        Ok(svg)
+    }
+
+    /// Draw the figure on `root` (the whole document, or one panel of
+    /// [`small_multiples`]).
+    fn draw_on(&self, root: &DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()> {
         let ((x0, x1), (y0, y1)) = self.ranges()?;
         ensure!(
             x1 > x0 && y1 > y0,
             "figure `{}` has an empty range",
             self.title
         );
-        let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, self.size).into_drawing_area();
-            root.fill(&WHITE)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(&self.title, ("sans-serif", 18))
+            let mut chart = ChartBuilder::on(root)
+                .caption(&self.title, ("sans-serif", self.caption_size))
                 .margin(12)
                 .x_label_area_size(42)
                 .y_label_area_size(64)
@@ -321,6 +360,34 @@ impl Figure {
                                 .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
                         }
                     }
+                    Layer::Polygon {
+                        points,
+                        colour,
+                        opacity,
+                        ..
+                    } => {
+                        let c = *colour;
+                        let ok: Vec<(f64, f64)> = points.iter().copied().filter(finite).collect();
+                        if *opacity > 0.0 {
+                            chart.draw_series(std::iter::once(Polygon::new(
+                                ok.clone(),
+                                c.mix(opacity.clamp(0.0, 1.0)).filled(),
+                            )))?;
+                        }
+                        let mut closed = ok;
+                        if let Some(&first) = closed.first() {
+                            closed.push(first);
+                        }
+                        let a = chart.draw_series(std::iter::once(PathElement::new(
+                            closed,
+                            c.stroke_width(2),
+                        )))?;
+                        if let Some(l) = label {
+                            a.label(l).legend(move |(x, y)| {
+                                Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.mix(0.5).filled())
+                            });
+                        }
+                    }
                     Layer::Bars { bars, colour, .. } => {
                         let c = *colour;
                         let a = chart.draw_series(
@@ -351,10 +418,63 @@ impl Figure {
                     })
                     .draw()?;
             }
-            root.present()?;
         }
-        Ok(svg)
+        Ok(())
     }
+}
+
+/// Several figures in a grid of `cols` columns under one title (small
+/// multiples, e.g. a fit at several iterations: PRML Fig 10.6).
+pub fn small_multiples(title: &str, panels: &[Figure], cols: usize) -> anyhow::Result<String> {
+    ensure!(!panels.is_empty(), "figure `{title}` has no panels");
+    let cols = cols.clamp(1, panels.len());
+    let rows = panels.len().div_ceil(cols);
+    let (w, h) = (340, 320);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w * cols as u32, h * rows as u32 + 40))
+            .into_drawing_area();
+        root.fill(&WHITE)?;
+        let body = root.titled(title, ("sans-serif", 18))?;
+        let areas = body.split_evenly((rows, cols));
+        for (panel, area) in panels.iter().zip(&areas) {
+            let mut p = panel.clone();
+            p.caption_size = 14;
+            p.draw_on(area)?;
+        }
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// The contour at `radius` standard deviations of a 2-D Gaussian with
+/// `mean` and covariance [[a, b], [b, c]], as a closed polygon of `n`
+/// points (x = mean + radius L u, L L^T = Σ, u on the unit circle). `None`
+/// when the covariance is not positive definite.
+pub fn ellipse(mean: (f64, f64), cov: [f64; 3], radius: f64, n: usize) -> Option<Vec<(f64, f64)>> {
+    let [a, b, c] = cov;
+    if !(a > 0.0) {
+        return None;
+    }
+    let l11 = a.sqrt();
+    let l21 = b / l11;
+    let rest = c - l21 * l21;
+    if !(rest > 0.0) || !rest.is_finite() {
+        return None;
+    }
+    let l22 = rest.sqrt();
+    Some(
+        (0..n)
+            .map(|i| {
+                let t = std::f64::consts::TAU * i as f64 / n as f64;
+                let (u, v) = (t.cos(), t.sin());
+                (
+                    mean.0 + radius * l11 * u,
+                    mean.1 + radius * (l21 * u + l22 * v),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The tick label of a log10 axis at `v`: 10^v, written 0.01, 0.1, 1, 10,
@@ -434,6 +554,36 @@ mod tests {
         assert!(svg.contains("</svg>") && svg.contains("mean"));
         let svg = bound_trace("bound", &[-3.0]).to_svg().unwrap();
         assert!(svg.contains("iteration"));
+    }
+
+    #[test]
+    fn ellipses_and_small_multiples() {
+        // A unit circle for the identity; radius 2 doubles it.
+        let e = ellipse((1.0, -1.0), [1.0, 0.0, 1.0], 2.0, 8).unwrap();
+        for (x, y) in &e {
+            assert!(((x - 1.0).powi(2) + (y + 1.0).powi(2) - 4.0).abs() < 1e-12);
+        }
+        // Every point of the 1-sd contour has Mahalanobis distance 1.
+        let (a, b, c) = (2.0, 0.6, 0.5);
+        let det = a * c - b * b;
+        for (x, y) in ellipse((0.0, 0.0), [a, b, c], 1.0, 16).unwrap() {
+            let m = (c * x * x - 2.0 * b * x * y + a * y * y) / det;
+            assert!((m - 1.0).abs() < 1e-12, "{m}");
+        }
+        assert!(ellipse((0.0, 0.0), [1.0, 1.0, 1.0], 1.0, 8).is_none());
+        assert!(ellipse((0.0, 0.0), [f64::NAN, 0.0, 1.0], 1.0, 8).is_none());
+        let panel = |t: &str| {
+            Figure::new(t, "x", "y").layer(Layer::Polygon {
+                points: ellipse((0.0, 0.0), [1.0, 0.3, 1.0], 1.0, 40).unwrap(),
+                colour: colour::RED,
+                opacity: 0.4,
+                label: Some("k = 1".into()),
+            })
+        };
+        let svg = small_multiples("grid", &[panel("a"), panel("b"), panel("c")], 2).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("grid"));
+        assert!(svg.contains(">a<") && svg.contains(">c<"), "{svg}");
+        assert!(small_multiples("none", &[], 2).is_err());
     }
 
     #[test]

@@ -23,7 +23,8 @@
 //!   in order) its length followed by its indices;
 //! - `data_fingerprint` (the numbers): h = Σ_i w_i · P^(n−1−i) mod 2⁶⁴ with
 //!   P = 0x100000001b3 (Horner's h ← h·P + w_i), over the IEEE-754 bit
-//!   patterns w of the rows, each row its inputs then its target.
+//!   patterns w of the rows, each row its inputs then its target (the
+//!   inputs only for unsupervised models: mixtures).
 
 use ndarray::{ArrayView1, ArrayView2};
 use serde_json::{Value, json};
@@ -69,7 +70,26 @@ pub fn data_fingerprint(x: ArrayView2<f64>, t: ArrayView1<f64>) -> String {
     format!("{h:016x}")
 }
 
+/// The data fingerprint of inputs without a target (mixtures): the same
+/// recurrence over each row's inputs only.
+pub fn inputs_fingerprint(x: ArrayView2<f64>) -> String {
+    let mut h: u64 = 0;
+    for v in x.rows().into_iter().flat_map(|r| r.into_iter()) {
+        h = h.wrapping_mul(PRIME).wrapping_add(v.to_bits());
+    }
+    format!("{h:016x}")
+}
+
 impl Split {
+    /// One train / test partition of the rows of `x` alone (no target).
+    pub fn holdout_inputs(x: ArrayView2<f64>, train: Vec<usize>, test: Vec<usize>) -> Self {
+        Self {
+            n_rows: x.nrows(),
+            parts: Parts::Holdout { train, test },
+            data_fingerprint: inputs_fingerprint(x),
+        }
+    }
+
     /// One train / test partition of the rows of `x`, `t`.
     pub fn holdout(
         x: ArrayView2<f64>,
@@ -193,6 +213,10 @@ mod tests {
         assert_eq!(h.fingerprint(), "8777a4bc0b6c4dc0");
         assert_eq!(h.data_fingerprint, "a7fead5c249b1474");
         assert_eq!(h.identity(), "8777a4bc0b6c4dc0/a7fead5c249b1474");
+        // Inputs only (mixtures): peers.py's data_fingerprint(X, None).
+        let u = Split::holdout_inputs(x.view(), vec![0, 3], vec![2, 1]);
+        assert_eq!(u.fingerprint(), h.fingerprint());
+        assert_eq!(u.data_fingerprint, "d400140000789354");
         // One bit of one value changes the data fingerprint.
         let mut x2 = x.clone();
         x2[[2, 0]] = f64::from_bits(x2[[2, 0]].to_bits() ^ 1);

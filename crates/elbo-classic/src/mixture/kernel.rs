@@ -34,7 +34,7 @@ use super::stats::SuffStats;
 /// every bit of the result is independent of the thread count).
 pub(crate) const BLOCK: usize = 4096;
 /// Rows per structure-of-arrays chunk inside a block.
-pub(crate) const CHUNK: usize = 256;
+pub(crate) const CHUNK: usize = 512;
 
 /// The per-component quantities of one E-step:
 /// ln ρ_nk = `log_const[k]` − ½ ‖A_k (x_n − `mean[k]`)‖².
@@ -114,12 +114,18 @@ pub(crate) fn e_step(
                 .expect("responsibilities in standard layout");
             xs.par_chunks(BLOCK * d)
                 .zip(rs.par_chunks_mut(BLOCK * k))
-                .map(|(xb, rb)| block(xb, comp, Some(rb)))
+                .map_init(
+                    || Scratch::new(k, d),
+                    |s, (xb, rb)| block_with(xb, comp, Some(rb), chunk_dispatch, s),
+                )
                 .collect()
         }
         None => xs
             .par_chunks(BLOCK * d)
-            .map(|xb| block(xb, comp, None))
+            .map_init(
+                || Scratch::new(k, d),
+                |s, xb| block_with(xb, comp, None, chunk_dispatch, s),
+            )
             .collect(),
     };
     let mut total = Acc::new(k, d);
@@ -195,11 +201,17 @@ struct Scratch {
     sm: Vec<f64>,
     lse: Vec<f64>,
     w: Vec<f64>,
-    // Points sorted by their most responsible component (D ≥ SORT_MIN_D).
-    xs: Vec<f64>,
-    rs: Vec<f64>,
-    perm: Vec<usize>,
+    // Sorted path (SORT_MIN_D ≤ D ≤ MAX_TILED_D, 2 ≤ K ≤ 64): each point's
+    // most responsible component and bit mask of components with r > 0,
+    // the points in sorted order, each tile's mask, and per-component lane
+    // accumulators [N_k | Σ r d | Σ r d dᵀ] × LANES kept for the whole block.
+    arg: Vec<usize>,
+    mask: Vec<u64>,
+    order: Vec<usize>,
     counts: Vec<usize>,
+    xs: Vec<f64>,
+    tmask: Vec<u64>,
+    lacc: Vec<f64>,
     // Only for the generic path (D > MAX_TILED_D).
     dv: Vec<f64>,
     q: Vec<f64>,
@@ -210,12 +222,15 @@ impl Scratch {
     fn new(k: usize, d: usize) -> Self {
         let v = |m: usize| vec![0.0; m * CHUNK];
         let g = if d > MAX_TILED_D { d } else { 0 };
-        let sorted = (SORT_MIN_D..=MAX_TILED_D).contains(&d);
+        let sorted = sorted_path(d, k);
         Self {
-            xs: if sorted { v(d) } else { Vec::new() },
-            rs: if sorted { v(k) } else { Vec::new() },
-            perm: vec![0; CHUNK],
+            arg: vec![0; if sorted { CHUNK } else { 0 }],
+            mask: vec![0; if sorted { CHUNK } else { 0 }],
+            order: vec![0; if sorted { CHUNK } else { 0 }],
             counts: vec![0; k + 1],
+            xs: if sorted { v(d) } else { Vec::new() },
+            tmask: vec![0; if sorted { CHUNK / LANES } else { 0 }],
+            lacc: if sorted { vec![0.0; k * (1 + d + d * d) * LANES] } else { Vec::new() },
             xt: v(d),
             lr: v(k),
             r: v(k),
@@ -232,23 +247,53 @@ impl Scratch {
 
 type ChunkFn = fn(&[f64], &Components, &mut Scratch, &mut Acc, Option<&mut [f64]>);
 
-fn block(xb: &[f64], comp: &Components, rb: Option<&mut [f64]>) -> Acc {
-    block_with(xb, comp, rb, chunk_dispatch)
+/// Whether (D, K) takes the sorted path (see [`SORT_MIN_D`]).
+fn sorted_path(d: usize, k: usize) -> bool {
+    (SORT_MIN_D..=MAX_TILED_D).contains(&d) && (2..=64).contains(&k)
 }
 
-fn block_with(xb: &[f64], comp: &Components, mut rb: Option<&mut [f64]>, chunk: ChunkFn) -> Acc {
+fn block_with(
+    xb: &[f64],
+    comp: &Components,
+    mut rb: Option<&mut [f64]>,
+    chunk: ChunkFn,
+    s: &mut Scratch,
+) -> Acc {
     let (k, d) = (comp.k, comp.d);
     let mut acc = Acc::new(k, d);
-    let mut s = Scratch::new(k, d);
+    s.lacc.fill(0.0);
     for (ci, xc) in xb.chunks(CHUNK * d).enumerate() {
         let rc = rb.as_deref_mut().map(|r| {
             let lo = ci * CHUNK * k;
             let hi = (lo + CHUNK * k).min(r.len());
             &mut r[lo..hi]
         });
-        chunk(xc, comp, &mut s, &mut acc, rc);
+        chunk(xc, comp, s, &mut acc, rc);
     }
+    flush_lanes(d, k, s, &mut acc);
     acc
+}
+
+/// Add the sorted path's lane accumulators of the block into `acc`.
+fn flush_lanes(d: usize, k: usize, s: &Scratch, acc: &mut Acc) {
+    if s.lacc.is_empty() {
+        return;
+    }
+    let stride = (1 + d + d * d) * LANES;
+    let hsum = |v: &[f64]| {
+        ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
+    };
+    for c in 0..k {
+        let a = &s.lacc[c * stride..(c + 1) * stride];
+        acc.nk[c] += hsum(&a[..LANES]);
+        for p in 0..d {
+            acc.sx[c * d + p] += hsum(&a[(1 + p) * LANES..(2 + p) * LANES]);
+            for q in p..d {
+                let o = (1 + d + p * d + q) * LANES;
+                acc.sxx[c * d * d + p * d + q] += hsum(&a[o..o + LANES]);
+            }
+        }
+    }
 }
 
 fn chunk_dispatch(
@@ -267,7 +312,7 @@ fn chunk_dispatch(
             return;
         }
     }
-    chunk_body::<Plain, false>(xc, comp, s, acc, rc);
+    chunk_body::<Plain, Plain, false>(xc, comp, s, acc, rc);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -279,7 +324,7 @@ unsafe fn chunk_avx2(
     acc: &mut Acc,
     rc: Option<&mut [f64]>,
 ) {
-    chunk_body::<x86::Y, true>(xc, comp, s, acc, rc);
+    chunk_body::<x86::Y, x86_4::Y4, true>(xc, comp, s, acc, rc);
 }
 
 /// Points per tile of the normalisation (a multiple of every `Lanes::N`).
@@ -415,7 +460,7 @@ pub(crate) fn ln_ge1(x: f64) -> f64 {
 }
 
 #[inline(always)]
-fn chunk_body<V: Lanes, const F: bool>(
+fn chunk_body<V: Lanes, Q: Lanes, const F: bool>(
     xc: &[f64],
     comp: &Components,
     s: &mut Scratch,
@@ -425,7 +470,7 @@ fn chunk_body<V: Lanes, const F: bool>(
     macro_rules! tiled {
         ($($d:literal)*) => {
             match comp.d {
-                $($d => chunk_tiled::<$d, V, F>(xc, comp, s, acc, rc),)*
+                $($d => chunk_tiled::<$d, V, Q, F>(xc, comp, s, acc, rc),)*
                 _ => chunk_generic::<F>(xc, comp, s, acc, rc),
             }
         };
@@ -605,9 +650,72 @@ mod x86 {
         fn is_zero(self) -> bool {
             unsafe {
                 let z = _mm256_setzero_pd();
-                let any = _mm256_or_pd(_mm256_cmp_pd::<_CMP_NEQ_UQ>(self.0, z), _mm256_cmp_pd::<_CMP_NEQ_UQ>(self.1, z));
+                let any = _mm256_or_pd(
+                    _mm256_cmp_pd::<_CMP_NEQ_UQ>(self.0, z),
+                    _mm256_cmp_pd::<_CMP_NEQ_UQ>(self.1, z),
+                );
                 _mm256_movemask_pd(any) == 0
             }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86_4 {
+    //! AVX2 lanes, four points in one register (the quadratic form keeps D
+    //! of them live, which must fit in AVX2's sixteen registers). SAFETY:
+    //! as for `x86::Y` (only used inside `chunk_avx2`; slice lengths checked).
+    use super::Lanes;
+    use std::arch::x86_64::*;
+
+    #[derive(Clone, Copy)]
+    pub(super) struct Y4(__m256d);
+
+    impl Lanes for Y4 {
+        const N: usize = 4;
+        #[inline(always)]
+        fn zero() -> Self {
+            unsafe { Y4(_mm256_setzero_pd()) }
+        }
+        #[inline(always)]
+        fn splat(v: f64) -> Self {
+            unsafe { Y4(_mm256_set1_pd(v)) }
+        }
+        #[inline(always)]
+        fn load(a: &[f64]) -> Self {
+            let a = &a[..4];
+            unsafe { Y4(_mm256_loadu_pd(a.as_ptr())) }
+        }
+        #[inline(always)]
+        fn store(self, a: &mut [f64]) {
+            let a = &mut a[..4];
+            unsafe { _mm256_storeu_pd(a.as_mut_ptr(), self.0) }
+        }
+        #[inline(always)]
+        fn add(self, o: Self) -> Self {
+            unsafe { Y4(_mm256_add_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn sub(self, o: Self) -> Self {
+            unsafe { Y4(_mm256_sub_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn mul(self, o: Self) -> Self {
+            unsafe { Y4(_mm256_mul_pd(self.0, o.0)) }
+        }
+        #[inline(always)]
+        fn mul_add(self, b: Self, c: Self) -> Self {
+            unsafe { Y4(_mm256_fmadd_pd(self.0, b.0, c.0)) }
+        }
+        #[inline(always)]
+        fn hsum(self) -> f64 {
+            let mut a = [0.0; 4];
+            self.store(&mut a);
+            (a[0] + a[2]) + (a[1] + a[3])
+        }
+        #[inline(always)]
+        fn is_zero(self) -> bool {
+            unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_NEQ_UQ>(self.0, _mm256_setzero_pd())) == 0 }
         }
     }
 }
@@ -731,9 +839,19 @@ fn stats_tiled<const D: usize, V: Lanes>(
 fn normalise<const F: bool>(k: usize, b: usize, bp: usize, s: &mut Scratch, acc: &mut Acc) {
     let mx = &mut s.mx[..bp];
     mx.fill(f64::NEG_INFINITY);
+    let track = !s.arg.is_empty();
     for c in 0..k {
-        for (m, &l) in mx.iter_mut().zip(&s.lr[c * CHUNK..c * CHUNK + bp]) {
-            *m = if l > *m { l } else { *m };
+        let lr = &s.lr[c * CHUNK..c * CHUNK + bp];
+        if track {
+            for ((m, &l), a) in mx.iter_mut().zip(lr).zip(s.arg.iter_mut()) {
+                let better = l > *m;
+                *m = if better { l } else { *m };
+                *a = if better { c } else { *a };
+            }
+        } else {
+            for (m, &l) in mx.iter_mut().zip(lr) {
+                *m = if l > *m { l } else { *m };
+            }
         }
     }
     let sm = &mut s.sm[..bp];
@@ -773,6 +891,16 @@ fn normalise<const F: bool>(k: usize, b: usize, bp: usize, s: &mut Scratch, acc:
         // Padding lanes carry no responsibility.
         r[b..bp].fill(0.0);
         ent += sum8(&w[..b]);
+        if track {
+            let bit = 1u64 << c;
+            let mask = &mut s.mask[..b];
+            if c == 0 {
+                mask.fill(0);
+            }
+            for (mk, &rv) in mask.iter_mut().zip(r.iter()) {
+                *mk |= if rv > 0.0 { bit } else { 0 };
+            }
+        }
     }
     acc.sum_r_ln_r += ent;
     acc.n += b as f64;
@@ -790,7 +918,7 @@ fn write_resp(k: usize, b: usize, s: &Scratch, rc: Option<&mut [f64]>) {
 }
 
 #[inline(always)]
-fn chunk_tiled<const D: usize, V: Lanes, const F: bool>(
+fn chunk_tiled<const D: usize, V: Lanes, Q: Lanes, const F: bool>(
     xc: &[f64],
     comp: &Components,
     s: &mut Scratch,
@@ -800,14 +928,12 @@ fn chunk_tiled<const D: usize, V: Lanes, const F: bool>(
     let k = comp.k;
     let (b, bp) = transpose(xc, D, s);
     for c in 0..k {
-        log_rho_tiled::<D, V>(&s.xt, bp, comp, c, &mut s.lr[c * CHUNK..(c + 1) * CHUNK]);
+        log_rho_tiled::<D, Q>(&s.xt, bp, comp, c, &mut s.lr[c * CHUNK..(c + 1) * CHUNK]);
     }
     normalise::<F>(k, b, bp, s, acc);
-    if D >= SORT_MIN_D && k > 1 {
+    if sorted_path(D, k) {
         sort_by_component(D, k, b, bp, s);
-        for c in 0..k {
-            stats_tiled::<D, V>(&s.xs, &s.rs[c * CHUNK..(c + 1) * CHUNK], bp, comp, c, acc);
-        }
+        stats_sorted::<D, V>(k, b, bp, comp, s);
     } else {
         for c in 0..k {
             stats_tiled::<D, V>(&s.xt, &s.r[c * CHUNK..(c + 1) * CHUNK], bp, comp, c, acc);
@@ -816,48 +942,93 @@ fn chunk_tiled<const D: usize, V: Lanes, const F: bool>(
     write_resp(k, b, s, rc);
 }
 
-/// Copy the chunk's points (xt → xs) and responsibilities (r → rs) in the
-/// order of their most responsible component (a counting sort), padding
-/// lanes zero.
+/// Order the chunk's points by their most responsible component (a
+/// counting sort): `order`, the points copied in that order (xt → xs,
+/// padding lanes zero), and the mask of components with responsibility in
+/// each tile of LANES sorted points.
 #[inline(always)]
 fn sort_by_component(d: usize, k: usize, b: usize, bp: usize, s: &mut Scratch) {
     let counts = &mut s.counts;
     counts.fill(0);
-    for i in 0..b {
-        let mut best = (0, f64::NEG_INFINITY);
-        for c in 0..k {
-            let v = s.r[c * CHUNK + i];
-            if v > best.1 {
-                best = (c, v);
-            }
-        }
-        // Stash the label in perm[i] for the second pass.
-        s.perm[i] = best.0;
-        counts[best.0 + 1] += 1;
+    for &a in &s.arg[..b] {
+        counts[a + 1] += 1;
     }
     for c in 0..k {
         counts[c + 1] += counts[c];
     }
     // counts[c] is now the first slot of component c; place each point.
-    let mut order = [0usize; CHUNK];
-    for i in 0..b {
-        let c = s.perm[i];
-        order[counts[c]] = i;
-        counts[c] += 1;
+    for (i, &a) in s.arg[..b].iter().enumerate() {
+        s.order[counts[a]] = i;
+        counts[a] += 1;
     }
     for j in 0..d {
-        let (src, dst) = (&s.xt[j * CHUNK..(j + 1) * CHUNK], &mut s.xs[j * CHUNK..(j + 1) * CHUNK]);
-        for (o, &i) in dst.iter_mut().zip(&order[..b]) {
+        let (src, dst) = (
+            &s.xt[j * CHUNK..(j + 1) * CHUNK],
+            &mut s.xs[j * CHUNK..(j + 1) * CHUNK],
+        );
+        for (o, &i) in dst.iter_mut().zip(&s.order[..b]) {
             *o = src[i];
         }
         dst[b..bp].fill(0.0);
     }
-    for c in 0..k {
-        let (src, dst) = (&s.r[c * CHUNK..(c + 1) * CHUNK], &mut s.rs[c * CHUNK..(c + 1) * CHUNK]);
-        for (o, &i) in dst.iter_mut().zip(&order[..b]) {
-            *o = src[i];
+    for (t, tm) in s.tmask[..bp / LANES].iter_mut().enumerate() {
+        let lo = t * LANES;
+        let hi = (lo + LANES).min(b);
+        *tm = s.order[lo..hi].iter().fold(0, |m, &i| m | s.mask[i]);
+    }
+}
+
+/// The statistics of the sorted chunk: for each tile, only the components
+/// with responsibility in it, into the block's lane accumulators.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // p, q index several arrays at once
+fn stats_sorted<const D: usize, V: Lanes>(k: usize, b: usize, bp: usize, comp: &Components, s: &mut Scratch) {
+    let stride = (1 + D + D * D) * LANES;
+    let ntiles = bp / LANES;
+    for t in 0..ntiles {
+        let mut tm = s.tmask[t];
+        let lo = t * LANES;
+        while tm != 0 {
+            let c = tm.trailing_zeros() as usize;
+            tm &= tm - 1;
+            debug_assert!(c < k);
+            // Gather r_c of the tile's points (0 on padding lanes).
+            let mut rg = [0.0f64; LANES];
+            for (l, rv) in rg.iter_mut().enumerate() {
+                if lo + l < b {
+                    *rv = s.r[c * CHUNK + s.order[lo + l]];
+                }
+            }
+            let m = &comp.mean[c * D..(c + 1) * D];
+            let a = &mut s.lacc[c * stride..(c + 1) * stride];
+            let mut i = 0;
+            while i < LANES {
+                let rv = V::load(&rg[i..]);
+                let mut dd = [V::zero(); D];
+                let mut wd = [V::zero(); D];
+                for j in 0..D {
+                    dd[j] = tile::<V>(&s.xs, j, lo + i).sub(V::splat(m[j]));
+                    wd[j] = rv.mul(dd[j]);
+                }
+                let an = &mut a[i..i + V::N];
+                V::load(an).add(rv).store(an);
+                for j in 0..D {
+                    let o = (1 + j) * LANES + i;
+                    let sx = &mut a[o..o + V::N];
+                    V::load(sx).add(wd[j]).store(sx);
+                }
+                for p in 0..D {
+                    for q in 0..D {
+                        if q >= p && (!comp.diag || q == p) {
+                            let o = (1 + D + p * D + q) * LANES + i;
+                            let sxx = &mut a[o..o + V::N];
+                            wd[p].mul_add(dd[q], V::load(sxx)).store(sxx);
+                        }
+                    }
+                }
+                i += V::N;
+            }
         }
-        dst[b..bp].fill(0.0);
     }
 }
 
@@ -1005,7 +1176,7 @@ mod tests {
         acc: &mut Acc,
         rc: Option<&mut [f64]>,
     ) {
-        chunk_body::<Plain, false>(xc, comp, s, acc, rc);
+        chunk_body::<Plain, Plain, false>(xc, comp, s, acc, rc);
     }
 
     fn chunk_avx2_or_plain(
@@ -1053,6 +1224,8 @@ mod tests {
             (9000, 1, 2, false),
             (333, 17, 3, false),
             (301, 18, 2, true),
+            (400, 6, 3, true),
+            (257, 5, 1, false),
             (517, 10, 5, false),
         ] {
             let x = Array2::from_shape_fn((n, d), |_| rng.random::<f64>() * 4.0 - 2.0);
@@ -1081,7 +1254,7 @@ mod tests {
                 factor,
                 log_const: (0..k)
                     .map(|c| {
-                        if c == 1 {
+                        if c == 1 && k > 1 {
                             f64::NEG_INFINITY
                         } else {
                             -rng.random::<f64>()
@@ -1117,13 +1290,16 @@ mod tests {
             for (a, b) in st.nk.iter().zip(want.nk.iter()) {
                 assert!((a - b).abs() < 1e-9 * b.abs().max(1.0), "{a} vs {b}");
             }
-            assert_eq!(st.nk[1], 0.0);
+            if k > 1 {
+                assert_eq!(st.nk[1], 0.0);
+            }
             assert_eq!(st.n_points, n as f64);
             // Every compiled path gives the same statistics.
             let xs = x.as_slice().unwrap();
             for path in [chunk_plain as ChunkFn, chunk_avx2_or_plain] {
                 let mut r2 = Array2::zeros((n, k));
-                let acc = block_with(xs, &comp, r2.as_slice_mut(), path);
+                let mut scratch = Scratch::new(k, d);
+                let acc = block_with(xs, &comp, r2.as_slice_mut(), path, &mut scratch);
                 let st2 = acc.into_stats(center.clone(), diag);
                 for (a, b) in r2.iter().zip(r.iter()) {
                     assert!((a - b).abs() < 1e-13, "{a} vs {b}");

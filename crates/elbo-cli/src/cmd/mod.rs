@@ -11,9 +11,13 @@
 
 pub mod bench;
 pub mod data;
+pub mod em_gmm;
+pub mod gmm;
 pub mod reproduce;
+pub mod svi_gmm;
 pub mod vb_logistic;
 pub mod vblr;
+pub mod vgmm;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -52,6 +56,8 @@ pub struct ModelRun {
     pub split: Option<Split>,
     /// The data used, when it was generated from the seed: `data.csv`.
     pub data_csv: Option<String>,
+    /// Other files (name, contents), e.g. a mixture's `init.json`.
+    pub extra: Vec<(String, String)>,
 }
 
 impl ModelRun {
@@ -62,6 +68,7 @@ impl ModelRun {
             .map(|f| f.file.as_str())
             .chain(self.split.as_ref().map(|_| "split.json"))
             .chain(self.data_csv.as_ref().map(|_| "data.csv"))
+            .chain(self.extra.iter().map(|(name, _)| name.as_str()))
             .collect()
     }
 
@@ -76,6 +83,9 @@ impl ModelRun {
         }
         if let Some(csv) = &self.data_csv {
             dir.write(&format!("{prefix}data.csv"), csv)?;
+        }
+        for (name, text) in &self.extra {
+            dir.write(&format!("{prefix}{name}"), text)?;
         }
         // metrics.json last: a directory holding it is complete.
         dir.write_json(&format!("{prefix}metrics.json"), &self.metrics)
@@ -104,6 +114,9 @@ pub fn prepare_model(command: Command) -> anyhow::Result<Result<Box<dyn Prepared
     Ok(match command {
         Command::Vblr(a) => Ok(Box::new(vblr::prepare(a)?)),
         Command::VbLogistic(a) => Ok(Box::new(vb_logistic::prepare(a)?)),
+        Command::Vgmm(a) => Ok(Box::new(vgmm::prepare(a)?)),
+        Command::EmGmm(a) => Ok(Box::new(em_gmm::prepare(a)?)),
+        Command::SviGmm(a) => Ok(Box::new(svi_gmm::prepare(a)?)),
         other => Err(other),
     })
 }

@@ -334,6 +334,7 @@ impl Prepared for Plan {
             warnings,
             split: Some(Split::kfold(x.view(), t.view(), folds)),
             data_csv: dataset::is_generated(&self.config.data).then(|| dataset::to_csv(&self.data)),
+            extra: Vec::new(),
         })
     }
 }

@@ -788,6 +788,7 @@ impl Prepared for Plan {
             warnings,
             split,
             data_csv,
+            extra: Vec::new(),
         })
     }
 }

@@ -17,6 +17,13 @@
 //! v_K = 1 (Blei & Jordan 2006, §5) so the weights sum to one; and the
 //! predictive density is the Student-t mixture (10.81), where scikit-learn
 //! scores with ln Σ_k ρ_nk.
+//!
+//! One numerical convention: responsibilities below 2⁻⁶⁴ ≈ 5.4·10⁻²⁰ are
+//! set to 0 in q(Z) itself (so the statistics, the entropy 10.75 and the
+//! bound stay consistent with one another); their total mass over N points
+//! is below the rounding error of any N_k ≥ N · 2⁻¹², and it lets the
+//! E-step skip the statistics of components that are far from a group of
+//! points.
 
 mod bound;
 mod fit;

@@ -267,11 +267,12 @@ impl Posterior {
             Prior::DirichletProcess { gamma } => {
                 let mut a = Array1::zeros(k - 1);
                 let mut b = Array1::zeros(k - 1);
-                let mut tail: f64 = nk.iter().sum();
-                for j in 0..k - 1 {
-                    tail -= nk[j];
+                // b_k = γ + Σ_{j>k} N_j, summed from the end (no cancellation).
+                let mut tail = 0.0;
+                for j in (0..k - 1).rev() {
+                    tail += nk[j + 1];
                     a[j] = 1.0 + nk[j];
-                    b[j] = gamma + tail.max(0.0);
+                    b[j] = gamma + tail;
                 }
                 WeightPosterior::StickBreaking { a, b }
             }
