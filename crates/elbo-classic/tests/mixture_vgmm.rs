@@ -68,6 +68,7 @@ fn prml_fig_10_6_old_faithful_keeps_exactly_two_components() {
         .fit(x.view())
         .unwrap();
     let w = fit.weights();
+    println!("PRML Fig 10.6: E[π] = {w:.4}, {} iterations", fit.n_iter());
     assert_eq!(fit.effective_components(0.01), 2, "E[π] = {w}");
     let mut big: Vec<f64> = w.iter().copied().filter(|&v| v > 0.01).collect();
     big.sort_by(f64::total_cmp);
@@ -105,6 +106,7 @@ fn prml_fig_10_7_bound_plus_ln_k_factorial_peaks_at_two() {
                 .elbo_with_ln_k_factorial()
         })
         .collect();
+    println!("PRML Fig 10.7: bound + ln K! for K = 1..6: {bounds:.3?}");
     let best = bounds
         .iter()
         .enumerate()

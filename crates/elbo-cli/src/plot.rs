@@ -59,6 +59,17 @@ pub enum Layer {
         /// Legend entry.
         label: Option<String>,
     },
+    /// Small translucent markers for many points (a scatter of data).
+    Scatter {
+        /// (x, y).
+        points: Vec<(f64, f64)>,
+        /// Colour.
+        colour: RGBColor,
+        /// Opacity in [0, 1].
+        opacity: f64,
+        /// Legend entry.
+        label: Option<String>,
+    },
     /// The region between two curves over the same x.
     Band {
         /// x, increasing.
@@ -111,6 +122,7 @@ impl Layer {
         match self {
             Layer::Line { points, .. }
             | Layer::Points { points, .. }
+            | Layer::Scatter { points, .. }
             | Layer::Polygon { points, .. } => points.clone(),
             Layer::Band {
                 x, lower, upper, ..
@@ -138,6 +150,7 @@ impl Layer {
             | Layer::Band { label, .. }
             | Layer::ErrorBars { label, .. }
             | Layer::Polygon { label, .. }
+            | Layer::Scatter { label, .. }
             | Layer::Bars { label, .. } => label.as_deref(),
         }
     }
@@ -360,6 +373,25 @@ impl Figure {
                                 .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
                         }
                     }
+                    Layer::Scatter {
+                        points,
+                        colour,
+                        opacity,
+                        ..
+                    } => {
+                        let c = colour.mix(opacity.clamp(0.0, 1.0));
+                        let a = chart.draw_series(
+                            points
+                                .iter()
+                                .copied()
+                                .filter(finite)
+                                .map(|p| Circle::new(p, 2, c.filled())),
+                        )?;
+                        if let Some(l) = label {
+                            a.label(l)
+                                .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.filled()));
+                        }
+                    }
                     Layer::Polygon {
                         points,
                         colour,
@@ -543,6 +575,12 @@ mod tests {
                 points: vec![(0.2, 0.1, 0.3)],
                 colour: colour::GREEN,
                 label: None,
+            })
+            .layer(Layer::Scatter {
+                points: vec![(0.3, 0.2)],
+                colour: colour::GREY,
+                opacity: 0.5,
+                label: Some("data".into()),
             })
             .layer(Layer::Bars {
                 bars: vec![(0.0, 0.1, 0.4)],

@@ -7,7 +7,7 @@
 //!
 //! with A_k lower triangular (a Cholesky factor of the precision, so the
 //! quadratic form is a triangular product per component) or diagonal. For
-//! VB, c_k = E[ln π_k] + ½ E[ln |Λ_k|] − (D/2) ln 2π − D/(2β_k) and
+//! VB, c_k = E\[ln π_k\] + ½ E\[ln |Λ_k|\] − (D/2) ln 2π − D/(2β_k) and
 //! A_kᵀ A_k = ν_k W_k (PRML 10.64–10.67); for EM, c_k = ln π_k − ½ ln |Σ_k|
 //! − (D/2) ln 2π and A_kᵀ A_k = Σ_k⁻¹.
 //!
@@ -230,7 +230,11 @@ impl Scratch {
             counts: vec![0; k + 1],
             xs: if sorted { v(d) } else { Vec::new() },
             tmask: vec![0; if sorted { CHUNK / LANES } else { 0 }],
-            lacc: if sorted { vec![0.0; k * (1 + d + d * d) * LANES] } else { Vec::new() },
+            lacc: if sorted {
+                vec![0.0; k * (1 + d + d * d) * LANES]
+            } else {
+                Vec::new()
+            },
             xt: v(d),
             lr: v(k),
             r: v(k),
@@ -280,9 +284,7 @@ fn flush_lanes(d: usize, k: usize, s: &Scratch, acc: &mut Acc) {
         return;
     }
     let stride = (1 + d + d * d) * LANES;
-    let hsum = |v: &[f64]| {
-        ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
-    };
+    let hsum = |v: &[f64]| ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
     for c in 0..k {
         let a = &s.lacc[c * stride..(c + 1) * stride];
         acc.nk[c] += hsum(&a[..LANES]);
@@ -715,7 +717,9 @@ mod x86_4 {
         }
         #[inline(always)]
         fn is_zero(self) -> bool {
-            unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_NEQ_UQ>(self.0, _mm256_setzero_pd())) == 0 }
+            unsafe {
+                _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_NEQ_UQ>(self.0, _mm256_setzero_pd())) == 0
+            }
         }
     }
 }
@@ -982,7 +986,13 @@ fn sort_by_component(d: usize, k: usize, b: usize, bp: usize, s: &mut Scratch) {
 /// with responsibility in it, into the block's lane accumulators.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // p, q index several arrays at once
-fn stats_sorted<const D: usize, V: Lanes>(k: usize, b: usize, bp: usize, comp: &Components, s: &mut Scratch) {
+fn stats_sorted<const D: usize, V: Lanes>(
+    k: usize,
+    b: usize,
+    bp: usize,
+    comp: &Components,
+    s: &mut Scratch,
+) {
     let stride = (1 + D + D * D) * LANES;
     let ntiles = bp / LANES;
     for t in 0..ntiles {

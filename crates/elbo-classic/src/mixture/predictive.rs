@@ -11,7 +11,7 @@ use super::linalg::inv_lower;
 use super::vgmm::{GmmPrior, Posterior};
 use elbo_core::special::{ln_gamma, log_sum_exp};
 
-/// PRML (10.81)–(10.82): ln p(x̂ | X) ≈ ln Σ_k E[π_k] St(x̂ | m_k, L_k, ν_k + 1 − D),
+/// PRML (10.81)–(10.82): ln p(x̂ | X) ≈ ln Σ_k E\[π_k\] St(x̂ | m_k, L_k, ν_k + 1 − D),
 /// L_k = ((ν_k + 1 − D) β_k / (1 + β_k)) W_k, for each row of `x`; the
 /// multivariate Student-t of PRML (2.162):
 /// ln St(x | μ, L, ν) = ln Γ((ν + D)/2) − ln Γ(ν/2) + ½ ln |L| − (D/2) ln(νπ)

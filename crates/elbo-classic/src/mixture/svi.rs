@@ -359,7 +359,7 @@ impl SviGmm {
     pub fn nu_k(&self) -> Result<&Array1<f64>> {
         Ok(&self.state()?.1.nu)
     }
-    /// E[π_k].
+    /// E\[π_k\].
     pub fn weights(&self) -> Result<Array1<f64>> {
         Ok(self.state()?.1.weights.expected())
     }

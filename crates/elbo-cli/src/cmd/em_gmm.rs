@@ -246,7 +246,7 @@ impl Prepared for Plan {
         let mut warnings = Vec::new();
         if !fit.converged() && self.tol > 0.0 {
             warnings.push(format!(
-                "the log-likelihood did not converge in {} iterations (tol {}); raise --max-iter",
+                "the log-likelihood did not converge in {} iterations (tol {:e}); raise --max-iter",
                 fit.n_iter(),
                 self.tol
             ));

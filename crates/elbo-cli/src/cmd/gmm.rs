@@ -37,6 +37,8 @@ pub const EFFECTIVE_WEIGHT: f64 = 0.01;
 pub const INIT_ITER: usize = 10;
 /// Points drawn in a scatter plot at most (a deterministic stride beyond).
 const MAX_PLOTTED: usize = 2000;
+/// Components named in a legend at most.
+const MAX_LEGEND: usize = 6;
 /// Vertices of an ellipse.
 const ELLIPSE_POINTS: usize = 72;
 
@@ -113,7 +115,7 @@ pub struct PriorArgs {
     pub prior: Option<PriorKind>,
     /// Concentration α₀ > 0 of the Dirichlet prior (PRML 10.39); small values
     /// (1e-3, PRML Fig 10.6) empty the components the data do not need
-    /// [default: 1/K, as scikit-learn].
+    /// [default: 1/K, as scikit-learn; 1 with --k-sweep].
     #[arg(long, value_name = "A")]
     pub alpha0: Option<f64>,
     /// Concentration γ > 0 of the Dirichlet process (implies --prior dp)
@@ -725,17 +727,22 @@ pub fn ellipse_figure(
     if let Some(((x0, x1), (y0, y1))) = range {
         f = f.x_range(x0, x1).y_range(y0, y1);
     }
-    f = f.layer(Layer::Points {
+    // A legend entry per component only while it stays readable.
+    let legend = colour_by_component
+        && comps.iter().filter(|c| c.weight > EFFECTIVE_WEIGHT).count() <= MAX_LEGEND;
+    f = f.layer(Layer::Scatter {
         points: thin(&rows.train.view()),
         colour: colour::GREY,
-        label: colour_by_component.then(|| "training rows".to_string()),
+        opacity: 0.6,
+        label: legend.then(|| "training rows".to_string()),
     });
     if let Some(t) = &rows.test {
         if colour_by_component {
-            f = f.layer(Layer::Points {
+            f = f.layer(Layer::Scatter {
                 points: thin(&t.view()),
                 colour: colour::BLACK,
-                label: Some("test rows".into()),
+                opacity: 0.6,
+                label: legend.then(|| "test rows".to_string()),
             });
         }
     }
@@ -755,7 +762,7 @@ pub fn ellipse_figure(
             points,
             colour: col,
             opacity: (0.8 * c.weight).clamp(0.05, 0.8),
-            label: colour_by_component.then(|| format!("k = {k}, E[pi] = {}", fmt_num(c.weight))),
+            label: legend.then(|| format!("k = {k}, E[pi] = {}", fmt_num(c.weight))),
         });
     }
     f
@@ -845,7 +852,7 @@ pub fn weights_figure(model: &str, data: &str, weights: &Array1<f64>) -> anyhow:
     .layer(Layer::Line {
         points: vec![(-0.6, EFFECTIVE_WEIGHT), (k as f64 - 0.4, EFFECTIVE_WEIGHT)],
         colour: colour::RED,
-        label: Some("0.01".into()),
+        label: Some("E[pi] = 0.01".into()),
     });
     Ok(FigureFile {
         file: "weights.svg".into(),

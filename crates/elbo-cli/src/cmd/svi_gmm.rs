@@ -149,6 +149,20 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
     })
 }
 
+/// The mean of the last `w` values at each position (fewer at the start).
+fn running_mean(v: &[f64], w: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(v.len());
+    let mut sum = 0.0;
+    for (i, &x) in v.iter().enumerate() {
+        sum += x;
+        if i >= w {
+            sum -= v[i - w];
+        }
+        out.push(sum / (i + 1).min(w) as f64);
+    }
+    out
+}
+
 /// The covariances (ν_k W_k)⁻¹ of the current globals, K × D × D.
 fn covariances(m: &SviGmm) -> anyhow::Result<Array3<f64>> {
     let (w, nu) = (m.w_k()?, m.nu_k()?);
@@ -282,8 +296,17 @@ impl Prepared for Plan {
                 .enumerate()
                 .map(|(i, &b)| ((i + 1) as f64, b / n))
                 .collect(),
-            colour: colour::BLUE,
+            colour: colour::SKY,
             label: Some("SVI, minibatch estimate".into()),
+        })
+        .layer(Layer::Line {
+            points: running_mean(trace, (trace.len() / 50).max(1))
+                .into_iter()
+                .enumerate()
+                .map(|(i, b)| ((i + 1) as f64, b / n))
+                .collect(),
+            colour: colour::BLUE,
+            label: Some("running mean".into()),
         });
         if let Some((_, collapsed, _)) = &batch {
             f = f.layer(Layer::Line {
@@ -354,5 +377,16 @@ impl Prepared for Plan {
             data_csv: self.rows.data_csv.clone(),
             extra: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_means() {
+        assert_eq!(running_mean(&[1.0, 3.0, 5.0, 7.0], 2), vec![1.0, 2.0, 4.0, 6.0]);
+        assert_eq!(running_mean(&[2.0], 5), vec![2.0]);
     }
 }

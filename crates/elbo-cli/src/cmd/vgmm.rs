@@ -37,6 +37,8 @@ const SWEEP_N_INIT: usize = 10;
 const SNAPSHOTS: [usize; 4] = [0, 15, 60, 120];
 /// The replay for `iterations.svg` runs on at most this many points.
 const SNAPSHOT_MAX_N: usize = 50_000;
+/// α₀ under `--k-sweep` when `--alpha0` is not given.
+const SWEEP_ALPHA0: f64 = 1.0;
 /// The largest K of a sweep.
 const MAX_SWEEP_K: usize = 100;
 
@@ -53,7 +55,9 @@ pub struct Args {
     #[command(flatten)]
     pub fit: FitArgs,
     /// Fit every K from A to B and keep the one with the highest bound +
-    /// ln K! (PRML Fig 10.7); records `bound_by_k` and `best_k`.
+    /// ln K! (PRML §10.2.4, Fig 10.7); records `bound_by_k` and `best_k`.
+    /// The default α₀ is then 1: ln K! counts the K! relabellings of K
+    /// components in use, and α₀ < 1 empties components instead.
     #[arg(long, value_name = "A-B", conflicts_with = "k")]
     pub k_sweep: Option<String>,
 }
@@ -96,7 +100,11 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         Some((a, b)) => (a..=b).collect(),
         None => vec![gmm::check_k(args.data.k.unwrap_or(DEFAULT_K))?],
     };
-    let prior = args.prior.resolve()?;
+    let mut prior = args.prior.resolve()?;
+    if sweep.is_some() && prior.alpha0.is_none() {
+        // See `Args::k_sweep`: compare K with every component in use.
+        prior.alpha0 = Some(SWEEP_ALPHA0);
+    }
     let fit = args.fit.resolve(
         c.quick,
         if sweep.is_some() { SWEEP_N_INIT } else { 1 },
@@ -400,7 +408,7 @@ impl Prepared for Plan {
         for (kk, f) in &fits {
             if !f.converged() && self.tol > 0.0 {
                 warnings.push(format!(
-                    "{}the bound did not converge in {} iterations (tol {}); raise --max-iter",
+                    "{}the bound did not converge in {} iterations (tol {:e}); raise --max-iter",
                     if self.sweep {
                         format!("K = {kk}: ")
                     } else {

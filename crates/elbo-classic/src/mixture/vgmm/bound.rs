@@ -2,8 +2,8 @@
 //! (10.70)–(10.77), with every constant kept (scikit-learn drops some, which
 //! makes its bound incomparable across K): each term is its own function.
 //!
-//! L = E[ln p(X|Z,μ,Λ)] + E[ln p(Z|π)] + E[ln p(π)] + E[ln p(μ,Λ)]
-//!     − E[ln q(Z)] − E[ln q(π)] − E[ln q(μ,Λ)]            (PRML 10.70)
+//! L = E\[ln p(X|Z,μ,Λ)\] + E\[ln p(Z|π)\] + E\[ln p(π)\] + E\[ln p(μ,Λ)\]
+//!     − E\[ln q(Z)\] − E\[ln q(π)\] − E\[ln q(μ,Λ)\]            (PRML 10.70)
 //!
 //! For diagonal precisions every Wishart quantity is the sum of D
 //! one-dimensional ones (block dimension 1); for the stick-breaking prior
@@ -22,19 +22,19 @@ use elbo_core::special::{digamma, ln_gamma, ln_multi_gamma};
 /// The seven terms of the bound (PRML 10.70), each an expectation under q.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct BoundTerms {
-    /// PRML (10.71): E[ln p(X | Z, μ, Λ)].
+    /// PRML (10.71): E\[ln p(X | Z, μ, Λ)\].
     pub ln_p_x: f64,
-    /// PRML (10.72): E[ln p(Z | π)].
+    /// PRML (10.72): E\[ln p(Z | π)\].
     pub ln_p_z: f64,
-    /// PRML (10.73): E[ln p(π)] (Dirichlet) or Σ_k E[ln p(v_k)] (stick-breaking).
+    /// PRML (10.73): E\[ln p(π)\] (Dirichlet) or Σ_k E\[ln p(v_k)\] (stick-breaking).
     pub ln_p_pi: f64,
-    /// PRML (10.74): E[ln p(μ, Λ)].
+    /// PRML (10.74): E\[ln p(μ, Λ)\].
     pub ln_p_mu_lambda: f64,
-    /// PRML (10.75): E[ln q(Z)] = Σ r_nk ln r_nk.
+    /// PRML (10.75): E\[ln q(Z)\] = Σ r_nk ln r_nk.
     pub ln_q_z: f64,
-    /// PRML (10.76): E[ln q(π)] (Dirichlet) or Σ_k E[ln q(v_k)].
+    /// PRML (10.76): E\[ln q(π)\] (Dirichlet) or Σ_k E\[ln q(v_k)\].
     pub ln_q_pi: f64,
-    /// PRML (10.77): E[ln q(μ, Λ)].
+    /// PRML (10.77): E\[ln q(μ, Λ)\].
     pub ln_q_mu_lambda: f64,
 }
 
@@ -47,7 +47,7 @@ impl BoundTerms {
             - self.ln_q_mu_lambda
     }
 
-    /// KL(q(π, μ, Λ) ‖ p(π, μ, Λ)) = E[ln q(π)] + E[ln q(μ,Λ)] − E[ln p(π)] − E[ln p(μ,Λ)].
+    /// KL(q(π, μ, Λ) ‖ p(π, μ, Λ)) = E\[ln q(π)\] + E\[ln q(μ,Λ)\] − E\[ln p(π)\] − E\[ln p(μ,Λ)\].
     pub fn kl_globals(&self) -> f64 {
         self.ln_q_pi + self.ln_q_mu_lambda - self.ln_p_pi - self.ln_p_mu_lambda
     }
@@ -85,14 +85,14 @@ pub(crate) fn ln_wishart_b(ln_det_w: f64, nu: f64, bd: usize, nb: usize) -> f64 
     -0.5 * nu * ln_det_w - 0.5 * nu * d * LN_2 - nb as f64 * ln_multi_gamma(0.5 * nu, bd)
 }
 
-/// PRML (B.82): H[Λ] = −ln B(W, ν) − ((ν − D − 1)/2) E[ln |Λ|] + νD/2,
+/// PRML (B.82): H[Λ] = −ln B(W, ν) − ((ν − D − 1)/2) E\[ln |Λ|\] + νD/2,
 /// the entropy of W(Λ | W, ν) (summed over blocks, D = block dimension).
 pub(crate) fn wishart_entropy(ln_det_w: f64, nu: f64, e_ln_det: f64, bd: usize, nb: usize) -> f64 {
     let d = (bd * nb) as f64;
     -ln_wishart_b(ln_det_w, nu, bd, nb) - 0.5 * (nu - bd as f64 - 1.0) * e_ln_det + 0.5 * nu * d
 }
 
-/// PRML (10.71): E[ln p(X | Z, μ, Λ)] =
+/// PRML (10.71): E\[ln p(X | Z, μ, Λ)\] =
 /// ½ Σ_k N_k { ln Λ̃_k − D/β_k − ν_k Tr(S_k W_k) − ν_k (x̄_k − m_k)ᵀ W_k (x̄_k − m_k) − D ln 2π },
 /// computed as ½ Σ_k { N_k (ln Λ̃_k − D/β_k − D ln 2π) − ν_k Tr(W_k Q_k) } with
 /// Q_k = Σ_n r_nk (x_n − m_k)(x_n − m_k)ᵀ = N_k S_k + N_k (x̄_k − m_k)(x̄_k − m_k)ᵀ
@@ -131,7 +131,7 @@ pub(crate) fn expected_ln_p_x(
     0.5 * s
 }
 
-/// PRML (10.72): E[ln p(Z | π)] = Σ_n Σ_k r_nk E[ln π_k] = Σ_k N_k E[ln π_k].
+/// PRML (10.72): E\[ln p(Z | π)\] = Σ_n Σ_k r_nk E\[ln π_k\] = Σ_k N_k E\[ln π_k\].
 pub(crate) fn expected_ln_p_z(st: &SuffStats, e_ln_pi: &ndarray::Array1<f64>) -> f64 {
     st.nk
         .iter()
@@ -140,9 +140,9 @@ pub(crate) fn expected_ln_p_z(st: &SuffStats, e_ln_pi: &ndarray::Array1<f64>) ->
         .sum()
 }
 
-/// PRML (10.73): E[ln p(π)] = ln C(α₀) + (α₀ − 1) Σ_k E[ln π_k], with
+/// PRML (10.73): E\[ln p(π)\] = ln C(α₀) + (α₀ − 1) Σ_k E\[ln π_k\], with
 /// ln C(α₀) = ln Γ(K α₀) − K ln Γ(α₀) (B.23). Stick-breaking (Blei & Jordan
-/// 2006): Σ_{k<K} E[ln Beta(v_k | 1, γ)] = Σ_{k<K} { ln γ + (γ − 1) E[ln(1 − v_k)] }.
+/// 2006): Σ_{k<K} E\[ln Beta(v_k | 1, γ)\] = Σ_{k<K} { ln γ + (γ − 1) E\[ln(1 − v_k)\] }.
 pub(crate) fn expected_ln_p_pi(prior: &GmmPrior, post: &Posterior) -> f64 {
     let k = post.n_components() as f64;
     match (prior.weights(), &post.weights) {
@@ -159,7 +159,7 @@ pub(crate) fn expected_ln_p_pi(prior: &GmmPrior, post: &Posterior) -> f64 {
     }
 }
 
-/// PRML (10.74): E[ln p(μ, Λ)] =
+/// PRML (10.74): E\[ln p(μ, Λ)\] =
 /// ½ Σ_k { D ln(β₀/2π) + ln Λ̃_k − Dβ₀/β_k − β₀ ν_k (m_k − m₀)ᵀ W_k (m_k − m₀) }
 /// + K ln B(W₀, ν₀) + ((ν₀ − D − 1)/2) Σ_k ln Λ̃_k − ½ Σ_k ν_k Tr(W₀⁻¹ W_k).
 pub(crate) fn expected_ln_p_mu_lambda(
@@ -191,13 +191,13 @@ pub(crate) fn expected_ln_p_mu_lambda(
     s + k as f64 * ln_wishart_b(prior.ln_det_w0, prior.nu0(), bd, nb)
 }
 
-/// PRML (10.75): E[ln q(Z)] = Σ_n Σ_k r_nk ln r_nk.
+/// PRML (10.75): E\[ln q(Z)\] = Σ_n Σ_k r_nk ln r_nk.
 pub(crate) fn expected_ln_q_z(st: &SuffStats) -> f64 {
     st.sum_r_ln_r
 }
 
-/// PRML (10.76): E[ln q(π)] = Σ_k (α_k − 1) E[ln π_k] + ln C(α). Stick-breaking:
-/// Σ_{k<K} { ln Γ(a_k + b_k) − ln Γ(a_k) − ln Γ(b_k) + (a_k − 1) E[ln v_k] + (b_k − 1) E[ln(1 − v_k)] }.
+/// PRML (10.76): E\[ln q(π)\] = Σ_k (α_k − 1) E\[ln π_k\] + ln C(α). Stick-breaking:
+/// Σ_{k<K} { ln Γ(a_k + b_k) − ln Γ(a_k) − ln Γ(b_k) + (a_k − 1) E\[ln v_k\] + (b_k − 1) E\[ln(1 − v_k)\] }.
 pub(crate) fn expected_ln_q_pi(post: &Posterior) -> f64 {
     match &post.weights {
         w @ WeightPosterior::Dirichlet { alpha } => {
@@ -223,7 +223,7 @@ pub(crate) fn expected_ln_q_pi(post: &Posterior) -> f64 {
     }
 }
 
-/// PRML (10.77): E[ln q(μ, Λ)] = Σ_k { ½ ln Λ̃_k + (D/2) ln(β_k/2π) − D/2 − H[q(Λ_k)] },
+/// PRML (10.77): E\[ln q(μ, Λ)\] = Σ_k { ½ ln Λ̃_k + (D/2) ln(β_k/2π) − D/2 − H[q(Λ_k)] },
 /// with the Wishart entropy H of (B.82).
 pub(crate) fn expected_ln_q_mu_lambda(
     prior: &GmmPrior,

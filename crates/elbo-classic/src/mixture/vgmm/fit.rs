@@ -109,11 +109,11 @@ impl<'a> VgmmState<'a> {
     pub fn m_k(&self) -> &Array2<f64> {
         &self.post.m
     }
-    /// (ν_k W_k)⁻¹, the inverse of E[Λ_k] (B.80), K × D × D: the ellipses of a plot.
+    /// (ν_k W_k)⁻¹, the inverse of E\[Λ_k\] (B.80), K × D × D: the ellipses of a plot.
     pub fn covariances(&self) -> Array3<f64> {
         self.post.covariances()
     }
-    /// E[π_k].
+    /// E\[π_k\].
     pub fn weights(&self) -> Array1<f64> {
         self.post.weights.expected()
     }
@@ -211,16 +211,16 @@ impl VgmmFit {
     pub fn r_nk(&self) -> &Array2<f64> {
         &self.r_nk
     }
-    /// E[π_k]: α_k / α̂ (PRML B.17), or E[v_k] Π_{j<k}(1 − E[v_j]) for the
+    /// E\[π_k\]: α_k / α̂ (PRML B.17), or E\[v_k\] Π_{j<k}(1 − E\[v_j\]) for the
     /// Dirichlet process.
     pub fn weights(&self) -> Array1<f64> {
         self.post.weights.expected()
     }
-    /// The number of components with E[π_k] > `threshold` (0.01 in PRML Fig 10.6).
+    /// The number of components with E\[π_k\] > `threshold` (0.01 in PRML Fig 10.6).
     pub fn effective_components(&self, threshold: f64) -> usize {
         self.weights().iter().filter(|&&w| w > threshold).count()
     }
-    /// (ν_k W_k)⁻¹, the inverse of E[Λ_k] (B.80), K × D × D (scikit-learn's `covariances_`).
+    /// (ν_k W_k)⁻¹, the inverse of E\[Λ_k\] (B.80), K × D × D (scikit-learn's `covariances_`).
     pub fn covariances(&self) -> Array3<f64> {
         self.post.covariances()
     }
@@ -262,7 +262,7 @@ impl VgmmFit {
     /// PRML (10.81): ln p(x̂ | X) ≈ ln Σ_k (α_k/α̂) St(x̂ | m_k, L_k, ν_k + 1 − D), with
     /// L_k = ((ν_k + 1 − D) β_k / (1 + β_k)) W_k (10.82): the predictive
     /// density of each row of `x` (not a plug-in estimate). For the Dirichlet
-    /// process the weights are E[π_k]; for diagonal precisions each
+    /// process the weights are E\[π_k\]; for diagonal precisions each
     /// component is a product of one-dimensional Student-t densities.
     ///
     /// # Errors

@@ -133,7 +133,7 @@ impl GmmPrior {
     pub fn m0(&self) -> &Array1<f64> {
         &self.m0
     }
-    /// PRML (10.40): W₀, the Wishart scale matrix (E[Λ] = ν₀ W₀).
+    /// PRML (10.40): W₀, the Wishart scale matrix (E\[Λ\] = ν₀ W₀).
     pub fn w0(&self) -> &Array2<f64> {
         &self.w0
     }
@@ -178,9 +178,9 @@ pub enum WeightPosterior {
 }
 
 impl WeightPosterior {
-    /// PRML (10.66): E[ln π_k] = ψ(α_k) − ψ(α̂); stick-breaking (Blei & Jordan
-    /// 2006, eq. 22): E[ln π_k] = E[ln v_k] + Σ_{j<k} E[ln(1 − v_j)] with
-    /// E[ln v] = ψ(a) − ψ(a + b), E[ln(1 − v)] = ψ(b) − ψ(a + b), E[ln v_K] = 0.
+    /// PRML (10.66): E\[ln π_k\] = ψ(α_k) − ψ(α̂); stick-breaking (Blei & Jordan
+    /// 2006, eq. 22): E\[ln π_k\] = E\[ln v_k\] + Σ_{j<k} E\[ln(1 − v_j)\] with
+    /// E\[ln v\] = ψ(a) − ψ(a + b), E\[ln(1 − v)\] = ψ(b) − ψ(a + b), E\[ln v_K\] = 0.
     pub fn e_ln_pi(&self) -> Array1<f64> {
         match self {
             WeightPosterior::Dirichlet { alpha } => {
@@ -205,8 +205,8 @@ impl WeightPosterior {
         }
     }
 
-    /// E[π_k]: α_k / α̂ (PRML B.17), or E[v_k] Π_{j<k} (1 − E[v_j]) with
-    /// E[v] = a / (a + b) (independent sticks under q).
+    /// E\[π_k\]: α_k / α̂ (PRML B.17), or E\[v_k\] Π_{j<k} (1 − E\[v_j\]) with
+    /// E\[v\] = a / (a + b) (independent sticks under q).
     pub fn expected(&self) -> Array1<f64> {
         match self {
             WeightPosterior::Dirichlet { alpha } => alpha / alpha.sum(),
@@ -341,7 +341,7 @@ impl Posterior {
         self.m.ncols()
     }
 
-    /// PRML (10.65): ln Λ̃_k = E[ln |Λ_k|] = Σ_{i=1}^{D} ψ((ν_k + 1 − i)/2) + D ln 2 + ln |W_k|
+    /// PRML (10.65): ln Λ̃_k = E\[ln |Λ_k|\] = Σ_{i=1}^{D} ψ((ν_k + 1 − i)/2) + D ln 2 + ln |W_k|
     /// (for diagonal precisions, the sum of D one-dimensional cases).
     pub fn e_ln_det_lambda(&self, prior: &GmmPrior) -> Array1<f64> {
         let d = self.dim();
@@ -354,7 +354,7 @@ impl Posterior {
     }
 
     /// The E-step quantities (PRML 10.46 with 10.64–10.66):
-    /// ln ρ_nk = E[ln π_k] + ½ E[ln |Λ_k|] − (D/2) ln 2π − D/(2β_k) − (ν_k/2)(x − m_k)ᵀ W_k (x − m_k),
+    /// ln ρ_nk = E\[ln π_k\] + ½ E\[ln |Λ_k|\] − (D/2) ln 2π − D/(2β_k) − (ν_k/2)(x − m_k)ᵀ W_k (x − m_k),
     /// with A_k = √ν_k · chol(W_k⁻¹)⁻¹ so that ν_k (x − m)ᵀ W_k (x − m) = ‖A_k (x − m)‖².
     pub fn components(&self, prior: &GmmPrior) -> Components {
         let (k, d) = (self.n_components(), self.dim());
@@ -388,7 +388,7 @@ impl Posterior {
         }
     }
 
-    /// (ν_k W_k)⁻¹ = W_k⁻¹ / ν_k: the inverse of E[Λ_k] (B.80), K × D × D.
+    /// (ν_k W_k)⁻¹ = W_k⁻¹ / ν_k: the inverse of E\[Λ_k\] (B.80), K × D × D.
     pub fn covariances(&self) -> Array3<f64> {
         let mut out = self.w_inv.clone();
         for (c, mut m) in out.axis_iter_mut(Axis(0)).enumerate() {
