@@ -168,6 +168,8 @@ fn bad_settings_are_typed_errors() {
     );
     assert!(SviGmm::params(2).with_kappa(1.2).check().is_err());
     assert!(SviGmm::params(2).with_tau(-1.0).check().is_err());
+    // τ = 0 would make the first step ρ_0 = 0^(−κ) infinite.
+    assert!(SviGmm::params(2).with_tau(0.0).check().is_err());
     assert!(SviGmm::params(2).with_batch_size(0).check().is_err());
     assert!(SviGmm::params(0).check().is_err());
 }

@@ -641,13 +641,22 @@ fn reproduce_quick_writes_a_self_contained_report() {
         !html.contains("<img") && !html.contains("src="),
         "no external assets"
     );
-    for key in ["fig10_9", "diabetes", "ard", "breast_cancer"] {
+    for key in [
+        "fig10_9",
+        "diabetes",
+        "ard",
+        "breast_cancer",
+        "fig10_6",
+        "fig10_7",
+        "digits",
+        "svi",
+    ] {
         assert!(html.contains(&format!("id=\"{key}\"")), "{key}");
     }
     let md = std::fs::read_to_string(e.path("r/results.md")).unwrap();
     assert!(md.starts_with("| experiment | quantity | ours | published | peer |"));
     let summary: Value = e.json("r/summary.json");
-    assert_eq!(summary["experiments"].as_array().map(Vec::len), Some(4));
+    assert_eq!(summary["experiments"].as_array().map(Vec::len), Some(8));
     assert_required(&e.metrics("r"), "reproduce");
     assert_eq!(e.metrics("r/fig10_9/seed-3")["best_degree"], 3);
 
@@ -718,6 +727,36 @@ fn reproduce_quick_writes_a_self_contained_report() {
     );
     assert!(row_value(&summary, "ratio of the medians") >= 100.0);
     assert!(e.path("r/ard/seed-0-ard/ard.svg").exists());
+
+    // Mixtures: PRML Fig 10.6 and 10.7, digits, SVI.
+    for s in 0..5 {
+        assert_eq!(
+            e.metrics(&format!("r/fig10_6/seed-{s}"))["effective_components"],
+            2,
+            "seed {s}"
+        );
+    }
+    assert!(e.path("r/fig10_6/seed-0/iterations.svg").exists());
+    assert_eq!(e.metrics("r/fig10_7/seed-0")["best_k"], 2);
+    for s in 0..3 {
+        let d = format!("r/digits/seed-{s}");
+        let v = e.metrics(&format!("{d}-vgmm"));
+        let em = e.metrics(&format!("{d}-em-floor"));
+        let (hv, he) = (
+            v["heldout_loglik_per_point"].as_f64().unwrap(),
+            em["heldout_loglik_per_point"].as_f64().unwrap(),
+        );
+        assert!(hv > he, "seed {s}: VGMM {hv} vs EM {he}");
+        assert_eq!(v["dim"], 60);
+        assert!(e.path(&format!("{d}-vgmm/init.json")).exists());
+        assert!(e.path(&format!("{d}-em/split.json")).exists());
+    }
+    for s in 0..2 {
+        let m = e.metrics(&format!("r/svi/seed-{s}"));
+        let gap = m["relative_gap_to_batch"].as_f64().unwrap();
+        assert!(gap.abs() < 0.01, "seed {s}: {gap}");
+    }
+    assert!(row_value(&summary, "SVI below CAVI").abs() < 1.0);
 }
 
 #[test]
@@ -766,7 +805,7 @@ fn reproduce_measures_peers_on_the_same_rows_when_scikit_learn_is_there() {
     let e = Elbo::new();
     e.ok(&["reproduce", "--quick", "--out", "r"]);
     let peers = e.json("r/peers.json");
-    assert_eq!(peers["status"]["runs_measured"], 20, "{}", peers["status"]);
+    assert_eq!(peers["status"]["runs_measured"], 29, "{}", peers["status"]);
     let md = std::fs::read_to_string(e.path("r/results.md")).unwrap();
     assert!(md.contains("measured in this run, scikit-learn"), "{md}");
     // Same rows, same model: our evidence approximation and BayesianRidge
@@ -782,6 +821,353 @@ fn reproduce_measures_peers_on_the_same_rows_when_scikit_learn_is_there() {
             "{key}: {ours} vs {theirs}"
         );
     }
+    // Mixtures from the same k-means labels: the same CAVI and the same EM.
+    for s in 0..3 {
+        for (run, key) in [
+            ("vgmm", "heldout_loglik_per_point_t"),
+            ("em-floor", "heldout_loglik_per_point"),
+        ] {
+            let k = format!("digits/seed-{s}-{run}");
+            let theirs = peers["runs"][&k]["same_init"][key].as_f64().unwrap();
+            let ours = e.metrics(&format!("r/{k}"))["heldout_loglik_per_point"]
+                .as_f64()
+                .unwrap();
+            assert!((ours - theirs).abs() < 1e-6 * theirs.abs(), "{k}: {ours} vs {theirs}");
+        }
+    }
+}
+
+// ------------------------------------------------------------ mixtures ---
+
+/// Old Faithful as the repository holds it: (eruptions, waiting) rows.
+fn faithful() -> Vec<(f64, f64)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/faithful.csv");
+    std::fs::read_to_string(path)
+        .expect("data/faithful.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (a, b) = l.split_once(',').expect("two columns");
+            (a.parse().expect("number"), b.parse().expect("number"))
+        })
+        .collect()
+}
+
+/// A CSV of (a, b) rows, each mapped by `f`.
+fn faithful_csv(f: impl Fn(f64, f64) -> String) -> String {
+    let mut s = String::from("a,b\n");
+    for (a, b) in faithful() {
+        s.push_str(&f(a, b));
+        s.push('\n');
+    }
+    s
+}
+
+/// The numbers of a JSON array (every entry must be a finite number).
+fn finite_numbers(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|x| {
+            let f = x.as_f64().unwrap_or_else(|| panic!("not a number: {x}"));
+            assert!(f.is_finite(), "{f}");
+            f
+        })
+        .collect()
+}
+
+/// The keys every mixture run writes, and its weights summing to 1.
+fn assert_mixture(m: &Value, model: &str, k: usize) {
+    assert_required(m, model);
+    let w = finite_numbers(&m["weights"]);
+    assert_eq!(w.len(), k);
+    assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{w:?}");
+    let eff = w.iter().filter(|&&x| x > 0.01).count();
+    assert_eq!(m["effective_components"], eff);
+    assert!(!finite_numbers(&m["elbo_trace"]).is_empty());
+    assert_monotone(&m["elbo_trace"]);
+    for key in ["n_train", "n_test", "dim", "columns", "dropped_columns"] {
+        assert!(m.get(key).is_some(), "{key}");
+    }
+}
+
+#[test]
+fn vgmm_quick_writes_its_keys_and_figures() {
+    let e = Elbo::new();
+    let stdout = e.ok(&["vgmm", "--quick"]);
+    assert!(stdout.contains("vgmm on faithful"), "{stdout}");
+    let dir = "out/vgmm-faithful-0";
+    let m = e.metrics(dir);
+    assert_mixture(&m, "vgmm", 6);
+    assert!(m["bound"].as_f64().unwrap().is_finite());
+    assert_eq!(
+        m["bound"].as_f64(),
+        m["elbo_trace"].as_array().unwrap().last().unwrap().as_f64()
+    );
+    assert!(m.get("heldout_loglik_per_point").is_none(), "no test set");
+    let p = &m["prior"];
+    assert_eq!(p["weights"]["kind"], "dirichlet");
+    assert_eq!(p["weights"]["alpha0"], 1.0 / 6.0);
+    assert_eq!((p["beta0"].as_f64(), p["nu0"].as_f64()), (Some(1.0), Some(2.0)));
+    assert_eq!(p["W0"].as_array().map(Vec::len), Some(2));
+    let c = &m["config"];
+    for k in [
+        "k", "covariance", "prior", "alpha0", "beta0", "nu0", "tol", "max_iter", "n_init",
+        "init_iter", "standardize",
+    ] {
+        assert!(c.get(k).is_some(), "config lacks {k}: {c}");
+    }
+    assert_eq!(c["max_iter"], 100, "--quick");
+    assert_eq!(m["scaler"]["mean"].as_array().map(Vec::len), Some(2));
+    for f in ["fit.svg", "iterations.svg", "bound_trace.svg", "weights.svg"] {
+        let svg = std::fs::read_to_string(e.path(dir).join(f)).expect(f);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{f}");
+    }
+    assert!(!e.path(dir).join("init.json").exists(), "no rows held out");
+    assert_eq!(e.entries(), vec!["out", "vgmm-faithful-0"]);
+}
+
+#[test]
+fn faithful_k6_alpha0_1e3_keeps_two_components_prml_fig_10_6() {
+    let e = Elbo::new();
+    e.ok(&[
+        "vgmm", "--data", "faithful", "--k", "6", "--alpha0", "1e-3", "--out", "f",
+    ]);
+    let m = e.metrics("f");
+    assert_mixture(&m, "vgmm", 6);
+    assert_eq!(m["effective_components"], 2);
+    assert_eq!(m["converged"], true);
+    let mut w = finite_numbers(&m["weights"]);
+    w.sort_by(|a, b| b.total_cmp(a));
+    assert!(w[0] > 0.55 && w[0] < 0.75 && w[1] > 0.25, "{w:?}");
+    // The iterations figure: 0, 15, 60, … and the last.
+    let snaps: Vec<u64> = m["snapshot_iterations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(snaps[..2], [0, 15]);
+    assert_eq!(snaps.last().copied(), m["n_iter"].as_u64());
+    let svg = std::fs::read_to_string(e.path("f/iterations.svg")).unwrap();
+    assert!(svg.contains("iteration 0") && svg.contains("iteration 15"));
+}
+
+#[test]
+fn k_sweep_on_faithful_picks_two_prml_fig_10_7() {
+    let e = Elbo::new();
+    let stdout = e.ok(&["vgmm", "--data", "faithful", "--k-sweep", "1-6", "--out", "s"]);
+    assert!(stdout.contains("best K = 2"), "{stdout}");
+    let m = e.metrics("s");
+    assert_mixture(&m, "vgmm", 2);
+    assert_eq!(m["best_k"], 2);
+    assert_eq!(m["k"], 2);
+    let by_k = m["bound_by_k"].as_object().unwrap();
+    assert_eq!(by_k.len(), 6);
+    let best = by_k
+        .values()
+        .map(|v| v.as_f64().unwrap())
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(by_k["2"].as_f64(), Some(best));
+    // bound + ln K! of the kept fit.
+    let ln2 = 2f64.ln();
+    assert!((m["bound"].as_f64().unwrap() + ln2 - best).abs() < 1e-9);
+    assert_eq!(m["bound_by_k_restarts"]["4"].as_array().map(Vec::len), Some(10));
+    assert_eq!(m["config"]["alpha0"], 1.0);
+    assert_eq!(m["config"]["k_sweep"], serde_json::json!([1, 6]));
+    assert!(e.path("s/bound_by_k.svg").exists());
+}
+
+#[test]
+fn vgmm_held_out_rows_and_test_files_are_scored() {
+    let e = Elbo::new();
+    e.ok(&["vgmm", "--quick", "--test-fraction", "0.25", "--out", "h"]);
+    let m = e.metrics("h");
+    assert_mixture(&m, "vgmm", 6);
+    assert_eq!((m["n_train"].as_u64(), m["n_test"].as_u64()), (Some(204), Some(68)));
+    let h = m["heldout_loglik_per_point"].as_f64().unwrap();
+    assert!(h.is_finite() && h < 0.0, "{h}");
+    // In the data's own units: minus the log of the scales.
+    let sd = finite_numbers(&m["scaler"]["std"]);
+    let orig = m["heldout_loglik_per_point_original_units"].as_f64().unwrap();
+    assert!((orig - (h - sd.iter().map(|s| s.ln()).sum::<f64>())).abs() < 1e-9);
+    let split = e.json("h/split.json");
+    assert_partition(&indices(&split["train"]), &indices(&split["test"]), 272);
+    let init = e.json("h/init.json");
+    assert_eq!(init["labels"].as_array().map(Vec::len), Some(204));
+
+    // A test file in the same columns.
+    let rows: Vec<String> = faithful()
+        .iter()
+        .step_by(4)
+        .map(|(a, b)| format!("{a},{b}"))
+        .collect();
+    e.write("t.csv", &format!("eruptions,waiting\n{}\n", rows.join("\n")));
+    e.ok(&["vgmm", "--quick", "--test", "t.csv", "--out", "t"]);
+    let m = e.metrics("t");
+    assert_eq!(m["n_test"], 68);
+    assert!(m["heldout_loglik_per_point"].as_f64().unwrap().is_finite());
+    assert_eq!(m["config"]["test"], "t.csv");
+
+    // The Dirichlet process prior.
+    e.ok(&["vgmm", "--quick", "--prior", "dp", "--out", "dp"]);
+    let m = e.metrics("dp");
+    assert_mixture(&m, "vgmm", 6);
+    assert_eq!(m["prior"]["weights"]["kind"], "dp");
+    assert_eq!(m["stick_a_k"].as_array().map(Vec::len), Some(5));
+    // Diagonal covariances.
+    e.ok(&["vgmm", "--quick", "--covariance", "diag", "--out", "diag"]);
+    assert_eq!(e.metrics("diag")["prior"]["covariance"], "diag");
+}
+
+#[test]
+fn em_gmm_quick_traces_a_log_likelihood_that_never_decreases() {
+    let e = Elbo::new();
+    e.ok(&["em-gmm", "--quick", "--test-fraction", "0.2"]);
+    let dir = "out/em-gmm-faithful-0";
+    let m = e.metrics(dir);
+    assert_mixture(&m, "em-gmm", 2);
+    assert_eq!(m["effective_components"], 2);
+    assert_eq!(m["reg_covar"], 0.0);
+    let ll = m["loglik"].as_f64().unwrap();
+    assert!(ll.is_finite());
+    assert!(m["heldout_loglik_per_point"].as_f64().unwrap().is_finite());
+    assert_eq!(m["means"].as_array().map(Vec::len), Some(2));
+    for f in ["fit.svg", "bound_trace.svg", "weights.svg", "split.json", "init.json"] {
+        assert!(e.path(dir).join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn svi_gmm_quick_on_blobs_compares_with_batch_cavi() {
+    let e = Elbo::new();
+    let stdout = e.ok(&[
+        "svi-gmm",
+        "--quick",
+        "--data",
+        "blobs:3000,2,3",
+        "--k",
+        "3",
+        "--batch-size",
+        "200",
+        "--compare-batch",
+        "--out",
+        "s",
+    ]);
+    assert!(stdout.contains("batch CAVI"), "{stdout}");
+    let m = e.metrics("s");
+    assert_required(&m, "svi-gmm");
+    let w = finite_numbers(&m["weights"]);
+    assert_eq!(w.len(), 3);
+    assert_eq!(m["effective_components"], 3);
+    // Two epochs of 15 minibatches: one noisy estimate per step.
+    assert_eq!(m["n_steps"], 30);
+    assert_eq!(finite_numbers(&m["elbo_trace"]).len(), 30);
+    let svi = m["bound_per_point"].as_f64().unwrap();
+    let batch = m["batch"]["bound_per_point"].as_f64().unwrap();
+    let gap = m["relative_gap_to_batch"].as_f64().unwrap();
+    assert!((gap - (batch - svi) / batch.abs()).abs() < 1e-12);
+    assert!(gap.abs() < 0.01, "SVI within 1 % of CAVI: {svi} vs {batch}");
+    // Generated data are written as used; the blob is the label.
+    let (header, rows) = read_csv(&std::fs::read_to_string(e.path("s/data.csv")).unwrap());
+    assert_eq!(header, vec!["x0", "x1", "blob"]);
+    assert_eq!(rows.len(), 3000);
+    for f in ["fit.svg", "bound_trace.svg", "weights.svg"] {
+        assert!(e.path("s").join(f).exists(), "{f}");
+    }
+    // The written data, read back with the label left out, fit the same.
+    e.ok(&[
+        "vgmm", "--data", "s/data.csv", "--label", "blob", "--k", "3", "--quick", "--out", "back",
+    ]);
+    assert_eq!(e.metrics("back")["effective_components"], 3);
+}
+
+#[test]
+fn awkward_data_give_a_correct_fit() {
+    let e = Elbo::new();
+    // Every point twice.
+    e.write("dup.csv", &faithful_csv(|a, b| format!("{a},{b}\n{a},{b}")));
+    // Values of 1e6 scale, with a large offset.
+    e.write(
+        "big.csv",
+        &faithful_csv(|a, b| format!("{},{}", 1e6 * a + 3e7, 1e6 * b - 5e8)),
+    );
+    // A constant column beside the data.
+    e.write("const.csv", &faithful_csv(|a, b| format!("{a},7,{b}")).replacen("a,b", "a,c,b", 1));
+    let fit = |args: &[&str]| {
+        let mut a = vec!["vgmm", "--k", "6", "--alpha0", "1e-3", "--out", "run", "--force"];
+        a.extend(args);
+        e.ok(&a);
+        e.metrics("run")
+    };
+    let m = fit(&["--data", "dup.csv"]);
+    assert_mixture(&m, "vgmm", 6);
+    assert_eq!(m["effective_components"], 2);
+    for extra in [&[][..], &["--no-standardize"][..]] {
+        let mut args = vec!["--data", "big.csv"];
+        args.extend(extra);
+        let m = fit(&args);
+        assert_mixture(&m, "vgmm", 6);
+        assert_eq!(m["effective_components"], 2, "{extra:?}");
+        assert!(m["bound"].as_f64().unwrap().is_finite());
+    }
+    let m = fit(&["--data", "const.csv", "--drop-constant"]);
+    assert_eq!(m["dropped_columns"], serde_json::json!(["c"]));
+    assert_eq!(m["columns"], serde_json::json!(["a", "b"]));
+    assert_eq!(m["effective_components"], 2);
+    // EM on duplicated points with a floor, and on 1e6-scale values.
+    for data in ["dup.csv", "big.csv"] {
+        e.ok(&["em-gmm", "--data", data, "--out", "em", "--force"]);
+        let m = e.metrics("em");
+        assert_mixture(&m, "em-gmm", 2);
+        assert!(m["loglik"].as_f64().unwrap().is_finite());
+    }
+}
+
+#[test]
+fn bench_vgmm_quick_without_python_reports_ours_only() {
+    let e = Elbo::new();
+    let stdout = e.ok(&[
+        "bench",
+        "vgmm",
+        "--quick",
+        "--n",
+        "500",
+        "--k",
+        "3",
+        "--python",
+        "/nonexistent/python3",
+        "--out",
+        "b",
+    ]);
+    assert!(stdout.contains("ours only"), "{stdout}");
+    let m = e.metrics("b");
+    assert_required(&m, "bench-vgmm");
+    assert!(m["ours_seconds"].as_f64().unwrap() > 0.0);
+    assert!(m["ours_bound_per_point"].as_f64().unwrap().is_finite());
+    assert!(m["ours_heldout_loglik_per_point"].as_f64().unwrap().is_finite());
+    assert_eq!(m["ours_n_iter"], 20);
+    assert!(m["sklearn_seconds"].is_null() && m["ratio"].is_null());
+}
+
+#[test]
+fn bench_vgmm_matches_scikit_learn_from_the_same_start() {
+    let has_sklearn = Command::new("python3")
+        .args(["-c", "import sklearn, scipy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_sklearn {
+        eprintln!("skipped: python3 with scikit-learn is not available");
+        return;
+    }
+    let e = Elbo::new();
+    e.ok(&["bench", "vgmm", "--quick", "--n", "1500", "--d", "3", "--k", "4", "--out", "b"]);
+    let m = e.metrics("b");
+    assert!(m["ratio"].as_f64().unwrap() > 0.0);
+    // The same CAVI from the same start: the same bound and predictive.
+    let db = m["bound_per_point_diff"].as_f64().unwrap();
+    let dh = m["heldout_loglik_per_point_diff"].as_f64().unwrap();
+    assert!(db.abs() < 1e-9 && dh.abs() < 1e-9, "{db} {dh}");
 }
 
 // ----------------------------------------------------------- bad input ---
@@ -795,6 +1181,18 @@ fn bad_input_is_one_line_exit_2_and_leaves_no_directory() {
     e.write("empty.csv", "a,b\n");
     e.write("ok.csv", "a,b\n1,2\n2,4\n3,7\n");
     e.write("bad.toml", "colour = 3\n");
+    e.write("const.csv", "a,c,b\n1,7,2\n2,7,4\n3,7,7\n4,7,1\n");
+    e.write("wide.csv", "a,b,c\n1,2,3\n");
+    // 30 spread points and a pile of 10 copies of one: EM collapses onto it.
+    let mut pile = String::from("a,b\n");
+    for i in 0..30 {
+        let t = i as f64;
+        pile.push_str(&format!("{},{}\n", (t * 0.7).sin() * 2.0, (t * 1.3).cos() * 2.0));
+    }
+    for _ in 0..10 {
+        pile.push_str("5,5\n");
+    }
+    e.write("pile.csv", &pile);
     let cases: &[(&[&str], &str)] = &[
         (
             &["vblr", "--data", "missing.csv", "--target", "b"],
@@ -875,6 +1273,47 @@ fn bad_input_is_one_line_exit_2_and_leaves_no_directory() {
             "`a0` must be finite and greater than 0",
         ),
         (&["bench", "vblr", "--n", "1"], "--n must be at least 2"),
+        (&["vgmm", "--k", "0"], "--k must be at least 1, got 0"),
+        (
+            &["vgmm", "--k", "300"],
+            "--k 300 is larger than the number of training points (272)",
+        ),
+        (
+            &["em-gmm", "--k", "250", "--test-fraction", "0.2"],
+            "larger than the number of training points (218 after holding out 54)",
+        ),
+        (
+            &["svi-gmm", "--data", "const.csv", "--k", "2"],
+            "column 2 (`c`) of const.csv is constant on the 4 training rows (value 7)",
+        ),
+        (&["vgmm", "--test", "wide.csv"], "dimension mismatch: --test wide.csv has 3 columns"),
+        (&["vgmm", "--test", "missing.csv"], "missing.csv: No such file"),
+        (
+            &["em-gmm", "--data", "pile.csv", "--k", "3"],
+            "EM met the likelihood singularity (PRML §9.2.1)",
+        ),
+        (&["em-gmm", "--reg-covar", "-1"], "--reg-covar must be finite and >= 0"),
+        (
+            &["vgmm", "--alpha0", "0"],
+            "--alpha0 must be finite and greater than 0, got 0",
+        ),
+        (
+            &["vgmm", "--prior", "dp", "--alpha0", "1"],
+            "--alpha0 is the Dirichlet prior's concentration",
+        ),
+        (&["vgmm", "--nu0", "0.5"], "--nu0 must be greater than D - 1 = 1"),
+        (&["vgmm", "--k-sweep", "0-3"], "--k-sweep `0-3`"),
+        (&["vgmm", "--k", "3", "--k-sweep", "1-4"], "cannot be used with"),
+        (
+            &["vgmm", "--test", "wide.csv", "--test-fraction", "0.2"],
+            "cannot be used with",
+        ),
+        (&["vgmm", "--test-fraction", "1"], "--test-fraction must be in [0, 1)"),
+        (&["vgmm", "--max-iter", "0"], "--max-iter must be at least 1"),
+        (&["vgmm", "--data", "blobs:3,2,5"], "K (blobs) must be at most N"),
+        (&["svi-gmm", "--kappa", "0.4"], "--kappa must be in (0.5, 1]"),
+        (&["svi-gmm", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (&["bench", "vgmm", "--n", "1"], "--n must be at least max(K, 2) = 10"),
         (&[], "no command given"),
     ];
     for (args, needle) in cases {
@@ -942,6 +1381,13 @@ fn a_directory_that_is_not_a_run_is_refused() {
 fn help_and_version_exit_0() {
     let e = Elbo::new();
     assert!(e.ok(&["--help"]).contains("vb-logistic"));
+    let help = e.ok(&["--help"]);
+    for cmd in ["vgmm", "em-gmm", "svi-gmm"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    assert!(e.ok(&["vgmm", "--help"]).contains("--k-sweep"));
+    assert!(e.ok(&["em-gmm", "--help"]).contains("--reg-covar"));
+    assert!(e.ok(&["svi-gmm", "--help"]).contains("--kappa"));
     assert!(e.ok(&["vblr", "--help"]).contains("--degrees"));
     assert!(e.ok(&["--version"]).starts_with("elbo "));
 }

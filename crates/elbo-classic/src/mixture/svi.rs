@@ -94,7 +94,7 @@ impl SviGmmParams {
         self.batch_size = batch_size;
         self
     }
-    /// Hoffman et al. (eq. 36): the delay τ ≥ 0 of ρ_t = (t + τ)^(−κ).
+    /// Hoffman et al. (eq. 36): the delay τ > 0 of ρ_t = (t + τ)^(−κ).
     pub fn with_tau(mut self, tau: f64) -> Self {
         self.tau = tau;
         self
@@ -117,14 +117,15 @@ impl SviGmmParams {
         self
     }
 
-    /// Validate: the model's settings, |B| ≥ 1, τ ≥ 0, κ ∈ (0.5, 1], epochs ≥ 1, N ≥ 1.
+    /// Validate: the model's settings, |B| ≥ 1, τ > 0 (the first step is
+    /// ρ_0 = τ^(−κ), infinite at τ = 0), κ ∈ (0.5, 1], epochs ≥ 1, N ≥ 1.
     pub fn check(&self) -> Result<SviGmmValidParams> {
         let model = self.model.check()?;
         if self.batch_size == 0 {
             return Err(CoreError::invalid("batch_size", self.batch_size, "at least 1").into());
         }
-        if !(self.tau >= 0.0 && self.tau.is_finite()) {
-            return Err(CoreError::invalid("tau", self.tau, "finite and >= 0").into());
+        if !(self.tau > 0.0 && self.tau.is_finite()) {
+            return Err(CoreError::invalid("tau", self.tau, "finite and > 0").into());
         }
         if !(self.kappa > 0.5 && self.kappa <= 1.0) {
             return Err(

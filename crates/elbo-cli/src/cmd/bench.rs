@@ -1,5 +1,7 @@
 //! `elbo bench vblr`: our variational linear regression beside
-//! scikit-learn's `BayesianRidge` on the same seeded data.
+//! scikit-learn's `BayesianRidge` on the same seeded data. `elbo bench
+//! vgmm`: our variational Gaussian mixture beside scikit-learn's
+//! `BayesianGaussianMixture` (see [`vgmm`]).
 //!
 //! The data (X ~ N(0, 1) of N × D, w ~ N(0, 1), t = Xw + ε, ε ~ N(0, 1))
 //! are written once as little-endian f64 files that numpy reads with
@@ -23,6 +25,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::bench_vgmm::{self, VgmmBench};
 use super::fmt_num;
 use crate::metrics::{Metrics, config_value};
 use crate::output::{RunDir, RunId, check_target};
@@ -40,6 +43,9 @@ pub struct Args {
 pub enum BenchCommand {
     /// Variational linear regression vs scikit-learn's BayesianRidge.
     Vblr(VblrBench),
+    /// Variational Gaussian mixture vs scikit-learn's
+    /// BayesianGaussianMixture: same data, same start, same iterations.
+    Vgmm(VgmmBench),
 }
 
 /// Flags of `elbo bench vblr`.
@@ -87,6 +93,7 @@ struct Config {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         BenchCommand::Vblr(b) => vblr(b),
+        BenchCommand::Vgmm(b) => bench_vgmm::run(b),
     }
 }
 
@@ -236,6 +243,20 @@ fn vblr(b: VblrBench) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether `python` imports scikit-learn and numpy; why not otherwise.
+pub(crate) fn probe_sklearn(python: &str) -> anyhow::Result<()> {
+    match Process::new(python)
+        .args(["-c", "import sklearn, numpy"])
+        .output()
+    {
+        Err(e) => bail!("{python} not found: {e}"),
+        Ok(o) if !o.status.success() => bail!(
+            "`{python} -c \"import sklearn, numpy\"` failed: scikit-learn or numpy is not installed"
+        ),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Run scikit-learn on the same data; its JSON line and predictions, or why
 /// it could not run.
 fn sklearn(
@@ -244,16 +265,7 @@ fn sklearn(
     t: &Array1<f64>,
     repeats: usize,
 ) -> anyhow::Result<(Value, Vec<f64>)> {
-    let probe = Process::new(python)
-        .args(["-c", "import sklearn, numpy"])
-        .output();
-    match probe {
-        Err(e) => bail!("{python} not found: {e}"),
-        Ok(o) if !o.status.success() => bail!(
-            "`{python} -c \"import sklearn, numpy\"` failed: scikit-learn or numpy is not installed"
-        ),
-        Ok(_) => {}
-    }
+    probe_sklearn(python)?;
     let tmp = tempfile::tempdir().context("creating a temporary directory for the data")?;
     let (xp, tp, pp) = (
         tmp.path().join("x.f64"),
@@ -299,7 +311,7 @@ fn sklearn(
 }
 
 /// Write values as little-endian f64.
-fn write_f64(path: &Path, values: impl Iterator<Item = f64>) -> anyhow::Result<()> {
+pub(crate) fn write_f64(path: &Path, values: impl Iterator<Item = f64>) -> anyhow::Result<()> {
     let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = std::io::BufWriter::new(file);

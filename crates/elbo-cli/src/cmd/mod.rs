@@ -10,6 +10,7 @@
 //! the same two steps and writes each run into a sub-directory of its own.
 
 pub mod bench;
+pub mod bench_vgmm;
 pub mod data;
 pub mod em_gmm;
 pub mod gmm;
