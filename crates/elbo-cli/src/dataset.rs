@@ -333,7 +333,11 @@ mod tests {
         assert_eq!(b.x, load("blobs:50,3,4", None, 2).unwrap().x);
         assert_ne!(b.x, load("blobs:50,3,4", None, 3).unwrap().x);
         let labels = b.y.unwrap();
-        assert!(labels.iter().all(|&l| (0.0..4.0).contains(&l) && l.fract() == 0.0));
+        assert!(
+            labels
+                .iter()
+                .all(|&l| (0.0..4.0).contains(&l) && l.fract() == 0.0)
+        );
         assert_eq!(b.target_name.as_deref(), Some("blob"));
         assert_eq!(load("blobs", None, 0).unwrap().n_samples(), 1000);
         assert!(is_generated("blobs") && is_generated("blobs:10,2,2"));

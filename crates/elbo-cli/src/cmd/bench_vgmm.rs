@@ -302,7 +302,10 @@ pub fn run(b: VgmmBench) -> anyhow::Result<()> {
             m.set("sklearn_seconds", secs)?;
             m.set("ratio", secs / ours_seconds)?;
             m.set("sklearn_bound_per_point", f("bound_per_point"))?;
-            m.set("sklearn_heldout_loglik_per_point", f("heldout_loglik_per_point"))?;
+            m.set(
+                "sklearn_heldout_loglik_per_point",
+                f("heldout_loglik_per_point"),
+            )?;
             m.set("bound_per_point_diff", ours_bound - f("bound_per_point"))?;
             m.set(
                 "heldout_loglik_per_point_diff",
@@ -376,7 +379,12 @@ fn scaling_run(
 
 /// `scaling.svg`: seconds against N, with the line through the origin and
 /// the largest point.
-fn scaling_figure(points: &[(usize, f64)], d: usize, k: usize, iters: usize) -> anyhow::Result<String> {
+fn scaling_figure(
+    points: &[(usize, f64)],
+    d: usize,
+    k: usize,
+    iters: usize,
+) -> anyhow::Result<String> {
     let pts: Vec<(f64, f64)> = points.iter().map(|&(n, s)| (n as f64, s)).collect();
     let last = pts.last().copied().unwrap_or((1.0, 0.0));
     Figure::new(

@@ -106,7 +106,9 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
 /// The singularity of PRML §9.2.1 in the CLI's words, other errors as they are.
 fn explain(e: elbo_classic::Error, reg_covar: f64) -> anyhow::Error {
     match e {
-        elbo_classic::Error::Numerical { what, .. } if what.starts_with("EM's covariance update") => {
+        elbo_classic::Error::Numerical { what, .. }
+            if what.starts_with("EM's covariance update") =>
+        {
             if reg_covar > 0.0 {
                 anyhow!(
                     "EM met the likelihood singularity (PRML §9.2.1) even with --reg-covar {reg_covar}: a \
@@ -154,10 +156,7 @@ impl Prepared for Plan {
         let x = self.rows.train.view();
         let n = self.rows.n_train();
         progress.set_label(format!("{}: K = {}", self.label(), self.k));
-        let fit: EmGmmFit = self
-            .params
-            .fit(x)
-            .map_err(|e| explain(e, self.reg_covar))?;
+        let fit: EmGmmFit = self.params.fit(x).map_err(|e| explain(e, self.reg_covar))?;
         let loglik = fit.objective();
         ensure!(
             loglik.is_finite() && fit.weights().iter().all(|w| w.is_finite()),
@@ -174,7 +173,10 @@ impl Prepared for Plan {
         let mut extra = Vec::new();
         if self.rows.split.is_some() && self.n_init == 1 {
             let labels = gmm::init_labels(x, self.k, self.seed, 0)?;
-            extra.push(("init.json".to_string(), gmm::init_json(&labels, self.seed, 0)));
+            extra.push((
+                "init.json".to_string(),
+                gmm::init_json(&labels, self.seed, 0),
+            ));
         }
 
         // ---- metrics.json.
@@ -207,7 +209,10 @@ impl Prepared for Plan {
             file: "bound_trace.svg".into(),
             title: "Log-likelihood per iteration".into(),
             svg: plot::bound_trace(
-                &format!("{MODEL} on {name}, K = {}: log-likelihood per iteration", self.k),
+                &format!(
+                    "{MODEL} on {name}, K = {}: log-likelihood per iteration",
+                    self.k
+                ),
                 fit.loglik_trace(),
             )
             .to_svg()?,

@@ -177,7 +177,10 @@ impl FitArgs {
         } else {
             DEFAULT_MAX_ITER
         });
-        ensure!(max_iter >= 1, "--max-iter must be at least 1, got {max_iter}");
+        ensure!(
+            max_iter >= 1,
+            "--max-iter must be at least 1, got {max_iter}"
+        );
         let n_init = self.n_init.unwrap_or(n_init_default);
         ensure!(n_init >= 1, "--n-init must be at least 1, got {n_init}");
         Ok(FitChoice {
@@ -461,7 +464,10 @@ impl Rows {
             s.push_str(", standardised");
         }
         if !self.dropped.is_empty() {
-            s.push_str(&format!(", {} constant columns dropped", self.dropped.len()));
+            s.push_str(&format!(
+                ", {} constant columns dropped",
+                self.dropped.len()
+            ));
         }
         if self.n_test() > 0 {
             s.push_str(&format!(", {} test rows", self.n_test()));
@@ -536,7 +542,7 @@ pub fn load_rows(args: &DataArgs, k_max: usize, seed: u64) -> anyhow::Result<Row
     let mut kept = Vec::new();
     let mut dropped = Vec::new();
     for j in 0..data.n_features() {
-        let constant = !(sd[j] > 1e-12 * (1.0 + mean[j].abs()));
+        let constant = sd[j].is_nan() || sd[j] <= 1e-12 * (1.0 + mean[j].abs());
         if !constant {
             kept.push(j);
             continue;
@@ -663,7 +669,7 @@ pub fn spd_inverse(a: &ArrayView2<f64>) -> Option<Array2<f64>> {
     let mut inv = Array2::<f64>::eye(d);
     for c in 0..d {
         let p = (c..d).max_by(|&i, &j| m[[i, c]].abs().total_cmp(&m[[j, c]].abs()))?;
-        if !(m[[p, c]].abs() > 0.0) {
+        if m[[p, c]] == 0.0 || m[[p, c]].is_nan() {
             return None;
         }
         for j in 0..d {
@@ -808,10 +814,7 @@ pub fn fit_figure(
             "fit.svg not drawn: the data have one column (no ellipses to draw)".into(),
         ));
     }
-    let n_eff = comps
-        .iter()
-        .filter(|c| c.weight > EFFECTIVE_WEIGHT)
-        .count();
+    let n_eff = comps.iter().filter(|c| c.weight > EFFECTIVE_WEIGHT).count();
     let mut title = format!(
         "{model} on {data}: K = {}, {n_eff} with E[pi] > 0.01",
         comps.len()
@@ -832,14 +835,21 @@ pub fn fit_figure(
 }
 
 /// `weights.svg`: E[π_k] per component, with the 0.01 line.
-pub fn weights_figure(model: &str, data: &str, weights: &Array1<f64>) -> anyhow::Result<FigureFile> {
+pub fn weights_figure(
+    model: &str,
+    data: &str,
+    weights: &Array1<f64>,
+) -> anyhow::Result<FigureFile> {
     let k = weights.len();
     let f = Figure::new(
         format!("{model} on {data}: mixing weights"),
         "component k",
         "E[pi_k]",
     )
-    .y_range(0.0, weights.iter().copied().fold(0.0, f64::max).max(0.05) * 1.1)
+    .y_range(
+        0.0,
+        weights.iter().copied().fold(0.0, f64::max).max(0.05) * 1.1,
+    )
     .layer(Layer::Bars {
         bars: weights
             .iter()
@@ -916,7 +926,10 @@ mod tests {
         );
         assert!(p(Some(PriorKind::Dp), Some(1.0), None).resolve().is_err());
         let e = p(None, Some(0.0), None).resolve().unwrap_err().to_string();
-        assert!(e.contains("--alpha0 must be finite and greater than 0"), "{e}");
+        assert!(
+            e.contains("--alpha0 must be finite and greater than 0"),
+            "{e}"
+        );
         let c = p(None, None, None).resolve().unwrap();
         assert_eq!(c.weights(4), Prior::Dirichlet { alpha0: 0.25 });
         assert_eq!(c.config(None, 2)["alpha0"], "1/K");

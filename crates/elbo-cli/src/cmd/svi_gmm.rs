@@ -44,7 +44,7 @@ pub struct Args {
     /// Points per minibatch |B| ≥ 1 [default: 1000].
     #[arg(long, value_name = "B")]
     pub batch_size: Option<usize>,
-    /// Delay τ ≥ 0 of the step size ρ_t = (t + τ)^(−κ) [default: 1].
+    /// Delay τ > 0 of the step size ρ_t = (t + τ)^(−κ) [default: 1].
     #[arg(long, value_name = "TAU")]
     pub tau: Option<f64>,
     /// Forgetting rate κ ∈ (0.5, 1] of ρ_t = (t + τ)^(−κ) [default: 0.7].
@@ -86,7 +86,8 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         "--batch-size must be at least 1, got {batch_size}"
     );
     let tau = args.tau.unwrap_or(1.0);
-    check_range("tau", tau, |v| v >= 0.0, "finite and >= 0")?;
+    // τ = 0 would make the first step ρ_0 = 0^(−κ) infinite.
+    check_range("tau", tau, |v| v > 0.0, "finite and > 0")?;
     let kappa = args.kappa.unwrap_or(0.7);
     check_range(
         "kappa",
@@ -386,7 +387,10 @@ mod tests {
 
     #[test]
     fn running_means() {
-        assert_eq!(running_mean(&[1.0, 3.0, 5.0, 7.0], 2), vec![1.0, 2.0, 4.0, 6.0]);
+        assert_eq!(
+            running_mean(&[1.0, 3.0, 5.0, 7.0], 2),
+            vec![1.0, 2.0, 4.0, 6.0]
+        );
         assert_eq!(running_mean(&[2.0], 5), vec![2.0]);
     }
 }

@@ -79,7 +79,8 @@ pub struct Plan {
 
 /// Parse `A-B` (or `N`) into A..=B with 1 ≤ A ≤ B ≤ 100.
 pub fn parse_k_sweep(s: &str) -> anyhow::Result<(usize, usize)> {
-    let bad = || format!("--k-sweep `{s}`: expected A-B with 1 <= A <= B <= {MAX_SWEEP_K}, e.g. 1-6");
+    let bad =
+        || format!("--k-sweep `{s}`: expected A-B with 1 <= A <= B <= {MAX_SWEEP_K}, e.g. 1-6");
     let (a, b) = match s.split_once('-') {
         Some((a, b)) => (a.trim(), b.trim()),
         None => (s.trim(), s.trim()),
@@ -105,10 +106,9 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         // See `Args::k_sweep`: compare K with every component in use.
         prior.alpha0 = Some(SWEEP_ALPHA0);
     }
-    let fit = args.fit.resolve(
-        c.quick,
-        if sweep.is_some() { SWEEP_N_INIT } else { 1 },
-    )?;
+    let fit = args
+        .fit
+        .resolve(c.quick, if sweep.is_some() { SWEEP_N_INIT } else { 1 })?;
     let covariance = args.data.covariance.unwrap_or(gmm::Covariance::Full);
     let k_max = ks.iter().copied().max().unwrap_or(1);
     let rows = gmm::load_rows(&args.data, k_max, seed)?;
@@ -338,7 +338,10 @@ impl Prepared for Plan {
                 .iter()
                 .map(|(it, comps)| {
                     gmm::ellipse_figure(
-                        &format!("iteration {it}: {} components", gmm::effective(&comps.iter().map(|c| c.weight).collect())),
+                        &format!(
+                            "iteration {it}: {} components",
+                            gmm::effective(&comps.iter().map(|c| c.weight).collect())
+                        ),
                         &self.rows,
                         comps,
                         false,
@@ -348,10 +351,13 @@ impl Prepared for Plan {
                 .collect();
             figures.push(FigureFile {
                 file: "iterations.svg".into(),
-                title: "Components at several iterations, ink in proportion to E[pi_k] (PRML Fig 10.6)"
-                    .into(),
+                title:
+                    "Components at several iterations, ink in proportion to E[pi_k] (PRML Fig 10.6)"
+                        .into(),
                 svg: plot::small_multiples(
-                    &format!("{MODEL} on {name}, K = {k}: 1-sd contours of components with E[pi] > 0.01"),
+                    &format!(
+                        "{MODEL} on {name}, K = {k}: 1-sd contours of components with E[pi] > 0.01"
+                    ),
                     &panels,
                     3,
                 )?,
