@@ -16,8 +16,8 @@
 
 pub mod basis;
 pub mod error;
-pub(crate) mod linalg;
 pub mod kmeans;
+pub(crate) mod linalg;
 pub mod mixture;
 pub mod vb_logistic;
 pub mod vblr;

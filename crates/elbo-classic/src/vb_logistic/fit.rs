@@ -25,9 +25,9 @@ use super::bound::{
     BoundTerms, entropy_q_alpha, entropy_q_w, expected_ln_h, expected_ln_prior_alpha,
     expected_ln_prior_w, gamma_moments, lambda,
 };
-use crate::linalg::gaussian_from_precision;
 use super::params::VbLogisticValidParams;
 use crate::Result;
+use crate::linalg::gaussian_from_precision;
 
 // ---------------------------------------------------------------- data ---
 

@@ -10,8 +10,8 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::Serialize;
 
 use super::fit::{Predictive, check_predict_input};
-use crate::linalg::row_quadratic_forms;
 use super::stats::{SuffStats, check_data};
+use crate::linalg::row_quadratic_forms;
 use crate::{Error, Result};
 use elbo_core::Error as CoreError;
 

@@ -13,10 +13,10 @@ use super::bound::{
     expected_ln_likelihood_normal_gamma, expected_ln_prior_w, gamma_entropy, gamma_mean_ln,
     gaussian_entropy, normal_gamma_entropy,
 };
-use crate::linalg::{gaussian_from_precision, row_quadratic_forms};
 use super::params::{Noise, VblrParams, VblrValidParams};
 use super::stats::{SuffStats, check_data, check_finite_x};
 use crate::Result;
+use crate::linalg::{gaussian_from_precision, row_quadratic_forms};
 use elbo_core::{BoundMonitor, Error as CoreError, Status};
 
 /// A predictive distribution per input row: Gaussian N(t | mean, var)

@@ -5,8 +5,8 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
 
-use crate::linalg::{gram, with_faer, xt_t};
 use crate::Result;
+use crate::linalg::{gram, with_faer, xt_t};
 use elbo_core::Error as CoreError;
 
 /// Sums over the observations (φ_n, t_n) that the likelihood of PRML (3.10)
