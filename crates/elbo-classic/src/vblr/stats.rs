@@ -88,7 +88,9 @@ impl SuffStats {
     /// t̄: ΦᵀΦ − N φ̄φ̄ᵀ, Φᵀt − N φ̄ t̄, tᵀt − N t̄². Formed from the sums,
     /// so the relative error grows like (mean / standard deviation)² of a
     /// column — negligible unless a column's mean dwarfs its spread.
-    pub(crate) fn centred(&self) -> (SuffStats, Array1<f64>, f64) {
+    /// Returns the centred statistics, φ̄ and t̄: to fit an intercept, fit
+    /// these and predict with φ − φ̄, adding t̄.
+    pub fn centred(&self) -> (SuffStats, Array1<f64>, f64) {
         let nf = self.n as f64;
         let x_mean = &self.sum_x / nf;
         let t_mean = self.sum_t / nf;

@@ -19,8 +19,8 @@ use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 use clap::Subcommand;
-use elbo_classic::vblr::Vblr;
-use ndarray::{Array1, Array2, Axis};
+use elbo_classic::vblr::{SuffStats, Vblr};
+use ndarray::{Array1, Array2};
 use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 use serde_json::Value;
@@ -161,11 +161,10 @@ fn vblr(b: VblrBench) -> anyhow::Result<()> {
     let mut result = None;
     for _ in 0..repeats {
         let t0 = Instant::now();
-        let x_mean = x.mean_axis(Axis(0)).context("no rows")?;
-        let t_mean = t.mean().unwrap_or(0.0);
-        let xc = &x - &x_mean;
-        let tc = &t - t_mean;
-        let fit = params.fit(xc.view(), tc.view())?;
+        // Centring through the sufficient statistics (ΦᵀΦ − N φ̄φ̄ᵀ, …):
+        // one pass over the data, no centred copy of X.
+        let (stats, x_mean, t_mean) = SuffStats::from_data(x.view(), t.view())?.centred();
+        let fit = params.fit_stats(&stats)?;
         best = best.min(t0.elapsed().as_secs_f64());
         result = Some((fit, x_mean, t_mean));
     }
