@@ -168,3 +168,21 @@ fn values_at_1e6_scale_fit_like_the_unscaled_data() {
         scaled.objective()
     );
 }
+
+/// `fit_with` reports the log-likelihood after every iteration; the best
+/// restart's reports are its trace, and they never decrease.
+#[test]
+fn fit_with_reports_the_log_likelihood_trace() {
+    let raw = elbo_core::data::builtin("faithful", 0).unwrap();
+    let x = elbo_core::data::Standardizer::fit(raw.x.view())
+        .unwrap()
+        .transform(raw.x.view());
+    let params = elbo_classic::mixture::EmGmm::params(2).with_reg_covar(1e-6);
+    let mut seen: Vec<f64> = Vec::new();
+    let fit = params.fit_with(x.view(), |_, _, ll| seen.push(ll)).unwrap();
+    assert_eq!(seen.as_slice(), fit.elbo_trace());
+    assert!(
+        seen.windows(2)
+            .all(|w| w[1] >= w[0] - 1e-9 * w[0].abs().max(1.0))
+    );
+}

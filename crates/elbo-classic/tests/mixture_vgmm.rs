@@ -342,3 +342,38 @@ fn responsibilities_sum_to_one_and_weights_match_alpha() {
     }
     assert_eq!(fit.covariances().len_of(Axis(0)), 4);
 }
+
+/// `fit_with` reports every iteration of every restart, and the best
+/// restart's reports are exactly its bound trace.
+#[test]
+fn fit_with_reports_each_iteration_and_matches_the_trace() {
+    let raw = elbo_core::data::builtin("faithful", 0).unwrap();
+    let x = elbo_core::data::Standardizer::fit(raw.x.view())
+        .unwrap()
+        .transform(raw.x.view());
+    let params = elbo_classic::mixture::Vgmm::params(4)
+        .with_n_init(2)
+        .with_seed(3);
+    let mut seen: Vec<(usize, usize, f64)> = Vec::new();
+    let fit = params
+        .fit_with(x.view(), |r, i, b| seen.push((r, i, b)))
+        .unwrap();
+    let plain = params.fit(x.view()).unwrap();
+    assert_eq!(fit.elbo_trace(), plain.elbo_trace());
+    let per_restart =
+        |r: usize| -> Vec<f64> { seen.iter().filter(|s| s.0 == r).map(|s| s.2).collect() };
+    let (a, b) = (per_restart(0), per_restart(1));
+    assert!(!a.is_empty() && !b.is_empty());
+    let best = if a.last() >= b.last() { a } else { b };
+    // The trace may start with the bound of the initial state, recorded
+    // before the first step.
+    let trace = fit.elbo_trace();
+    assert_eq!(&trace[trace.len() - best.len()..], &best[..]);
+    // iterations are numbered 1, 2, … within each restart
+    assert!(
+        seen.iter()
+            .filter(|s| s.0 == 0)
+            .enumerate()
+            .all(|(j, s)| s.1 >= j)
+    );
+}

@@ -134,6 +134,15 @@ impl EmGmmParams {
     pub fn fit(&self, x: ArrayView2<f64>) -> Result<EmGmmFit> {
         self.check()?.fit(x)
     }
+
+    /// [`check`](Self::check), then [`EmGmmValidParams::fit_with`].
+    pub fn fit_with(
+        &self,
+        x: ArrayView2<f64>,
+        on_iter: impl FnMut(usize, usize, f64),
+    ) -> Result<EmGmmFit> {
+        self.check()?.fit_with(x, on_iter)
+    }
 }
 
 /// Validated settings of [`EmGmm`].
@@ -251,6 +260,16 @@ impl EmGmmValidParams {
     /// Bad data (empty, non-finite, K > N, a constant column without a
     /// floor); the singularity of PRML §9.2.1 as [`Error::Numerical`].
     pub fn fit(&self, x: ArrayView2<f64>) -> Result<EmGmmFit> {
+        self.fit_with(x, |_, _, _| {})
+    }
+
+    /// [`fit`](Self::fit), calling `on_iter(restart, iteration, log-likelihood)`
+    /// after every EM iteration of every restart (for a progress display).
+    pub fn fit_with(
+        &self,
+        x: ArrayView2<f64>,
+        mut on_iter: impl FnMut(usize, usize, f64),
+    ) -> Result<EmGmmFit> {
         let p = &self.0;
         check_data(x, p.k)?;
         let d = x.ncols();
@@ -272,7 +291,7 @@ impl EmGmmValidParams {
         }
         let mut best: Option<Run> = None;
         for restart in 0..p.n_init as u64 {
-            let run = self.run(x, restart, diag, &var)?;
+            let run = self.run(x, restart, diag, &var, &mut on_iter)?;
             let last = run.trace.last().copied().unwrap_or(f64::NEG_INFINITY);
             if best
                 .as_ref()
@@ -300,7 +319,14 @@ impl EmGmmValidParams {
         })
     }
 
-    fn run(&self, x: ArrayView2<f64>, restart: u64, diag: bool, var: &Array1<f64>) -> Result<Run> {
+    fn run(
+        &self,
+        x: ArrayView2<f64>,
+        restart: u64,
+        diag: bool,
+        var: &Array1<f64>,
+        on_iter: &mut dyn FnMut(usize, usize, f64),
+    ) -> Result<Run> {
         let p = &self.0;
         let (k, d) = (p.k, x.ncols());
         let mut rng = elbo_core::rng::seeded(p.seed.wrapping_add(restart));
@@ -335,6 +361,7 @@ impl EmGmmValidParams {
             // E-step (9.23) fused with the statistics; log_norm = ℓ(θ) (9.28).
             let st = e_step(x, &theta.components(diag, p.reg_covar), None);
             let status = monitor.push(st.log_norm)?;
+            on_iter(restart as usize, monitor.n_iter(), st.log_norm);
             theta = m_step(&st, &theta, diag, p.reg_covar, var)?;
             let done_budget = monitor.n_iter() >= p.max_iter;
             if status == Status::Converged && p.tol > 0.0 {

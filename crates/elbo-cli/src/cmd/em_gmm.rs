@@ -156,7 +156,10 @@ impl Prepared for Plan {
         let x = self.rows.train.view();
         let n = self.rows.n_train();
         progress.set_label(format!("{}: K = {}", self.label(), self.k));
-        let fit: EmGmmFit = self.params.fit(x).map_err(|e| explain(e, self.reg_covar))?;
+        let fit: EmGmmFit = self
+            .params
+            .fit_with(x, |_restart, i, ll| progress.update(i, ll))
+            .map_err(|e| explain(e, self.reg_covar))?;
         let loglik = fit.objective();
         ensure!(
             loglik.is_finite() && fit.weights().iter().all(|w| w.is_finite()),

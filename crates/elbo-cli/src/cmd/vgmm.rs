@@ -201,7 +201,7 @@ impl Prepared for Plan {
         for (k, p) in &self.fits {
             progress.set_label(format!("{label}: K = {k}"));
             let fit = p
-                .fit(x)
+                .fit_with(x, |_restart, i, b| progress.update(i, b))
                 .with_context(|| format!("fitting the variational mixture with K = {k}"))?;
             ensure!(
                 fit.elbo().is_finite(),

@@ -140,14 +140,19 @@ impl<'a> VgmmState<'a> {
     }
 }
 
-pub(crate) fn fit_impl(p: &VgmmValidParams, x: ArrayView2<f64>) -> Result<VgmmFit> {
+pub(crate) fn fit_impl(
+    p: &VgmmValidParams,
+    x: ArrayView2<f64>,
+    on_iter: &mut dyn FnMut(usize, usize, f64),
+) -> Result<VgmmFit> {
     let prior = p.resolve_prior(x)?;
     let mut best: Option<VgmmState> = None;
     let mut bounds = Vec::with_capacity(p.n_init());
     for restart in 0..p.n_init() as u64 {
         let mut st = VgmmState::new(p, prior.clone(), x, restart)?;
         while !st.done() {
-            st.step()?;
+            let bound = st.step()?;
+            on_iter(restart as usize, st.n_iter(), bound);
         }
         let b = st.elbo();
         bounds.push(b);

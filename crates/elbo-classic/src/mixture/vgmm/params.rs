@@ -183,6 +183,15 @@ impl VgmmParams {
     pub fn fit(&self, x: ArrayView2<f64>) -> Result<VgmmFit> {
         self.check()?.fit(x)
     }
+
+    /// [`check`](Self::check), then [`VgmmValidParams::fit_with`].
+    pub fn fit_with(
+        &self,
+        x: ArrayView2<f64>,
+        on_iter: impl FnMut(usize, usize, f64),
+    ) -> Result<VgmmFit> {
+        self.check()?.fit_with(x, on_iter)
+    }
 }
 
 /// Validated hyper-parameters of [`Vgmm`](super::Vgmm).
@@ -232,7 +241,17 @@ impl VgmmValidParams {
     /// Invalid data or priors ([`elbo_core::Error`]); a decreasing bound
     /// ([`elbo_core::Error::BoundDecreased`], a bug); a numerical failure.
     pub fn fit(&self, x: ArrayView2<f64>) -> Result<VgmmFit> {
-        fit_impl(self, x)
+        fit_impl(self, x, &mut |_, _, _| {})
+    }
+
+    /// [`fit`](Self::fit), calling `on_iter(restart, iteration, bound)` after
+    /// every CAVI iteration of every restart (for a progress display).
+    pub fn fit_with(
+        &self,
+        x: ArrayView2<f64>,
+        mut on_iter: impl FnMut(usize, usize, f64),
+    ) -> Result<VgmmFit> {
+        fit_impl(self, x, &mut on_iter)
     }
 
     /// Start one restart (`restart` picks the seed: seed + restart) and
