@@ -1,7 +1,7 @@
 //! The run directory: written whole or not at all.
 //!
 //! Everything is written into a hidden temporary directory next to DIR
-//! (`.DIR.tmp-XXXXXX`), which is renamed to DIR only when every file is
+//! (`.DIR.tmp-<random>`), which is renamed to DIR only when every file is
 //! written. If anything fails, the temporary directory is removed, so a
 //! directory named DIR is always a complete run.
 //!
