@@ -1148,6 +1148,148 @@ fn svi_gmm_quick_on_blobs_compares_with_batch_cavi() {
     assert_eq!(e.metrics("back")["effective_components"], 3);
 }
 
+/// Blob centres of [`blobs_csv`], in the file's own units.
+const STREAM_CENTRES: [(f64, f64); 3] = [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)];
+
+/// `n` rows (header `u,v`) drawn from three unit-variance 2-D Gaussians at
+/// [`STREAM_CENTRES`], the blobs interleaved (row i from blob i mod 3):
+/// a fixed xorshift generator and Box–Muller, so the file is the same on
+/// every run.
+fn blobs_csv(n: usize) -> String {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let mut out = String::from("u,v\n");
+    for i in 0..n {
+        let (cx, cy) = STREAM_CENTRES[i % 3];
+        let r = (-2.0 * uniform().ln()).sqrt();
+        let t = std::f64::consts::TAU * uniform();
+        out.push_str(&format!("{},{}\n", cx + r * t.cos(), cy + r * t.sin()));
+    }
+    out
+}
+
+#[test]
+fn svi_gmm_stream_fits_a_csv_file_read_in_chunks() {
+    let e = Elbo::new();
+    e.write("blobs.csv", &blobs_csv(3000));
+    let stdout = e.ok(&[
+        "svi-gmm",
+        "--data",
+        "blobs.csv",
+        "--stream",
+        "--k",
+        "5",
+        "--quick",
+        "--batch-size",
+        "250",
+        "--out",
+        "s",
+    ]);
+    assert!(stdout.contains("streamed, not standardised"), "{stdout}");
+    let m = e.metrics("s");
+    assert_required(&m, "svi-gmm");
+    assert_eq!(m["config"]["stream"], true);
+    assert_eq!(m["config"]["standardize"], false);
+    assert_eq!(m["config"]["k"], 5);
+    assert_eq!(m["config"]["batch_size"], 250);
+    assert!(m["scaler"].is_null());
+    assert_eq!(m["n_rows"], 3000);
+    assert_eq!(m["n_train"], 3000);
+    assert_eq!(m["n_test"], 0);
+    assert_eq!(m["dim"], 2);
+    assert_eq!(m["columns"], serde_json::json!(["u", "v"]));
+    // Two epochs of 12 minibatches: one noisy estimate per step.
+    assert_eq!(m["n_steps"], 24);
+    assert_eq!(finite_numbers(&m["elbo_trace"]).len(), 24);
+    let w = finite_numbers(&m["weights"]);
+    assert_eq!(w.len(), 5);
+    assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{w:?}");
+    let eff = w.iter().filter(|&&x| x > 0.01).count();
+    assert_eq!(m["effective_components"], eff);
+    // Two quick epochs do not prune the spare components (nor does the
+    // in-memory fit): they split blobs. What is robust: every component
+    // that carries weight sits on a blob, in the file's own units (no
+    // standardisation), and each blob gets a third of the weight.
+    assert!(eff >= 3, "{w:?}");
+    let means = m["m_k"].as_array().expect("m_k");
+    assert_eq!(means.len(), 5);
+    let mut per_blob = [0.0; 3];
+    for (mk, &wk) in means.iter().zip(&w) {
+        let mk = finite_numbers(mk);
+        let (b, dist) = STREAM_CENTRES
+            .iter()
+            .map(|&(cx, cy)| (mk[0] - cx).hypot(mk[1] - cy))
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        if wk > 0.01 {
+            assert!(
+                dist < 2.0,
+                "component at {mk:?} (weight {wk}) is on no blob"
+            );
+        }
+        per_blob[b] += wk;
+    }
+    for p in per_blob {
+        assert!((p - 1.0 / 3.0).abs() < 0.03, "weight per blob {per_blob:?}");
+    }
+    for f in ["bound_trace.svg", "weights.svg"] {
+        assert!(e.path("s").join(f).exists(), "{f}");
+    }
+    // Nothing drawn from all rows in memory: no data figure, no data.csv.
+    for f in ["fit.svg", "data.csv", "split.json"] {
+        assert!(!e.path("s").join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn svi_gmm_stream_refuses_what_needs_the_rows_in_memory() {
+    let e = Elbo::new();
+    e.write("blobs.csv", &blobs_csv(300));
+    e.write("const.csv", "a,c,b\n1,7,2\n2,7,4\n3,7,7\n4,7,1\n");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--data", "faithful"],
+            "--stream reads a CSV file given as --data PATH; `faithful` is a built-in data set",
+        ),
+        (&[], "`faithful` is a built-in data set"),
+        (
+            &["--data", "blobs:300,2,3"],
+            "`blobs:300,2,3` is a built-in data set",
+        ),
+        (
+            &["--data", "blobs.csv", "--test-fraction", "0.2"],
+            "--stream cannot be used with --test-fraction",
+        ),
+        (
+            &["--data", "blobs.csv", "--compare-batch"],
+            "--stream cannot be used with --compare-batch",
+        ),
+        (
+            &["--data", "blobs.csv", "--k", "301"],
+            "--k 301 is larger than the number of rows of blobs.csv (300)",
+        ),
+        (
+            &["--data", "const.csv", "--k", "2"],
+            "column 2 (`c`) of const.csv is constant on the 4 rows (value 7)",
+        ),
+        (&["--data", "missing.csv"], "missing.csv"),
+    ];
+    for (extra, needle) in cases {
+        let mut a = vec!["svi-gmm", "--stream"];
+        a.extend_from_slice(extra);
+        a.extend(["--out", "run"]);
+        e.fails(&a, needle);
+        assert!(!e.path("run").exists(), "{a:?} left an output directory");
+    }
+    assert!(e.ok(&["svi-gmm", "--help"]).contains("--stream"));
+}
+
 #[test]
 fn awkward_data_give_a_correct_fit() {
     let e = Elbo::new();

@@ -9,17 +9,29 @@
 //! rows at the final globals with q(Z) at its optimum (one full E-step).
 //! `--compare-batch` also fits batch CAVI (`elbo vgmm`'s fit, same prior and
 //! seed) and reports the relative gap between the two bounds per point.
+//!
+//! `--stream` fits a CSV file larger than memory with the library's
+//! `SviGmmValidParams::fit_csv`, which reads it in chunks for each epoch.
+//! The CLI makes one streaming pass first (rows N, columns D, a check that
+//! every value is finite and no column is constant) and hands N to the
+//! library, which then skips its own counting pass. The library takes no
+//! scaler, so the rows are fitted as they are, without standardisation;
+//! nothing that needs all rows in memory (`--test`, `--test-fraction`,
+//! `--label`, `--drop-constant`, `--compare-batch`, the bound on all rows,
+//! `fit.svg`) is available.
 
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, ensure};
-use elbo_classic::mixture::{SviGmm, SviGmmValidParams, VgmmValidParams};
-use ndarray::{Array1, Array3, Axis};
+use anyhow::{Context, bail, ensure};
+use elbo_classic::mixture::{CsvChunks, SviGmm, SviGmmValidParams, VgmmValidParams};
+use ndarray::{Array1, Array2, Array3, Axis};
 use serde_json::json;
 
 use super::gmm::{self, DataArgs, PriorArgs, Rows};
 use super::{FigureFile, ModelRun, Prepared, check_range, default_out, fmt_num};
+use crate::dataset;
 use crate::metrics::Metrics;
 use crate::output::RunId;
 use crate::plot::{Figure, Layer, colour};
@@ -57,13 +69,159 @@ pub struct Args {
     /// the gap between the bounds per point.
     #[arg(long)]
     pub compare_batch: bool,
+    /// Read the CSV file `--data PATH` in chunks (never whole in memory)
+    /// for each epoch instead of loading it. The rows are fitted as they
+    /// are, not standardised (the library's streaming fit takes no scaler;
+    /// standardise the file beforehand if its columns differ in scale), and
+    /// should be in random order. Not with a built-in data set, --test,
+    /// --test-fraction, --label, --drop-constant or --compare-batch.
+    #[arg(long)]
+    pub stream: bool,
+}
+
+/// Rows per chunk of the CLI's counting pass over a `--stream` file.
+const SCAN_ROWS: usize = 8192;
+
+/// What the fit reads: rows in memory, or a CSV file streamed in chunks.
+#[derive(Debug)]
+enum Input {
+    /// Loaded and preprocessed rows.
+    Rows(Box<Rows>),
+    /// A CSV file read in chunks (`--stream`).
+    Stream(Stream),
+}
+
+/// A `--stream` CSV file, as one counting pass found it.
+#[derive(Debug, Clone)]
+struct Stream {
+    /// The file.
+    path: PathBuf,
+    /// Data rows N.
+    n_rows: usize,
+    /// Column names (the header, or `x0`, `x1`, …).
+    names: Vec<String>,
+}
+
+impl Stream {
+    /// D.
+    fn dim(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// Reject what `--stream` cannot honour; `spec` is `--data`.
+fn check_stream_flags(args: &Args, spec: &str) -> anyhow::Result<()> {
+    let d = &args.data;
+    let is_name = d.common.data.is_none()
+        || dataset::is_generated(spec)
+        || elbo_core::data::BUILTINS.iter().any(|b| b.name == spec);
+    ensure!(
+        !is_name,
+        "--stream reads a CSV file given as --data PATH; `{spec}` is a built-in data set (drop --stream to fit it in memory)"
+    );
+    for (given, flag) in [
+        (d.test_fraction.is_some(), "--test-fraction"),
+        (d.test.is_some(), "--test"),
+        (d.label.is_some(), "--label"),
+        (d.drop_constant, "--drop-constant"),
+        (args.compare_batch, "--compare-batch"),
+    ] {
+        ensure!(
+            !given,
+            "--stream cannot be used with {flag}: it needs all rows in memory (drop --stream to load {spec})"
+        );
+    }
+    Ok(())
+}
+
+/// One streaming pass over `path`: rows, columns, every value finite and
+/// no column constant (column means and variances merged chunk by chunk,
+/// Chan, Golub & LeVeque 1979).
+fn scan(path: &Path) -> anyhow::Result<Stream> {
+    let shown = path.display();
+    let mut n = 0usize;
+    let mut moments: Option<(Array1<f64>, Array1<f64>)> = None;
+    for chunk in CsvChunks::open(path, SCAN_ROWS)? {
+        let c: Array2<f64> = chunk?;
+        let nb = c.nrows();
+        if nb == 0 {
+            continue;
+        }
+        if let Some(p) = c.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "{shown}: data row {}, column {} is not finite",
+                n + p / c.ncols() + 1,
+                p % c.ncols() + 1
+            );
+        }
+        let mean_b = c.mean_axis(Axis(0)).context("an empty chunk")?;
+        let m2_b = (&c - &mean_b).mapv(|v| v * v).sum_axis(Axis(0));
+        moments = Some(match moments {
+            None => (mean_b, m2_b),
+            Some((mean, m2)) => {
+                let (na, nbf) = (n as f64, nb as f64);
+                let tot = na + nbf;
+                let delta = &mean_b - &mean;
+                let mean = &mean + &(&delta * (nbf / tot));
+                let m2 = m2 + m2_b + delta.mapv(|v| v * v) * (na * nbf / tot);
+                (mean, m2)
+            }
+        });
+        n += nb;
+    }
+    let Some((mean, m2)) = moments else {
+        bail!("{shown} has no data rows");
+    };
+    let names = column_names(path, mean.len())?;
+    for j in 0..mean.len() {
+        let sd = (m2[j] / n as f64).sqrt();
+        ensure!(
+            !(sd.is_nan() || sd <= 1e-12 * (1.0 + mean[j].abs())),
+            "column {} (`{}`) of {shown} is constant on the {n} rows (value {}): a Gaussian \
+             mixture needs every column to vary; remove it",
+            j + 1,
+            names[j],
+            mean[j]
+        );
+    }
+    Ok(Stream {
+        path: path.to_path_buf(),
+        n_rows: n,
+        names,
+    })
+}
+
+/// The column names of a CSV file: its first two non-empty lines parsed
+/// as the whole file is (the header, or `x0`, `x1`, …).
+fn column_names(path: &Path, d: usize) -> anyhow::Result<Vec<String>> {
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut head = String::new();
+    for line in BufReader::new(f).lines() {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        head.push_str(&line);
+        head.push('\n');
+        if head.lines().count() == 2 {
+            break;
+        }
+    }
+    let names = elbo_core::data::parse_csv(&head, path)?.column_names();
+    ensure!(
+        names.len() == d,
+        "{}: the header has {} names for {d} columns",
+        path.display(),
+        names.len()
+    );
+    Ok(names)
 }
 
 /// A validated `svi-gmm` run.
 #[derive(Debug)]
 pub struct Plan {
     spec: String,
-    rows: Rows,
+    input: Input,
     k: usize,
     params: SviGmmValidParams,
     batch: Option<VgmmValidParams>,
@@ -100,17 +258,36 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         .unwrap_or(if c.quick { QUICK_EPOCHS } else { 10 });
     ensure!(epochs >= 1, "--epochs must be at least 1, got {epochs}");
     let covariance = args.data.covariance.unwrap_or(gmm::Covariance::Full);
-    let rows = gmm::load_rows(&args.data, k, seed)?;
-    let d = rows.dim();
+    let input = if args.stream {
+        check_stream_flags(&args, &spec)?;
+        let s = scan(Path::new(&spec))?;
+        ensure!(
+            k <= s.n_rows,
+            "--k {k} is larger than the number of rows of {spec} ({}); \
+             a mixture needs at least one point per component",
+            s.n_rows
+        );
+        Input::Stream(s)
+    } else {
+        Input::Rows(Box::new(gmm::load_rows(&args.data, k, seed)?))
+    };
+    let d = match &input {
+        Input::Rows(r) => r.dim(),
+        Input::Stream(s) => s.dim(),
+    };
     prior.check_nu0(d, covariance)?;
     let model = prior.params(k, d, covariance, seed);
-    let params = SviGmm::params(k)
+    let mut params = SviGmm::params(k)
         .with_model(model.clone())
         .with_batch_size(batch_size)
         .with_tau(tau)
         .with_kappa(kappa)
-        .with_epochs(epochs)
-        .check()?;
+        .with_epochs(epochs);
+    if let Input::Stream(s) = &input {
+        // Counted above: `fit_csv` skips its own counting pass.
+        params = params.with_n_total(s.n_rows);
+    }
+    let params = params.check()?;
     let batch = if args.compare_batch {
         Some(
             model
@@ -121,8 +298,22 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
     } else {
         None
     };
-    let mut config = serde_json::to_value(gmm::data_config(&args.data, Some(k), &rows))
-        .context("recording the configuration")?;
+    let data_config = match &input {
+        Input::Rows(rows) => gmm::data_config(&args.data, Some(k), rows),
+        Input::Stream(_) => gmm::DataConfig {
+            data: spec.clone(),
+            label: None,
+            test: None,
+            test_fraction: 0.0,
+            standardize: false,
+            drop_constant: false,
+            k: Some(k),
+            covariance,
+            init_iter: gmm::INIT_ITER,
+            quick: c.quick,
+        },
+    };
+    let mut config = serde_json::to_value(data_config).context("recording the configuration")?;
     let extra = prior.config(Some(k), d);
     if let (Some(o), Some(p)) = (config.as_object_mut(), extra.as_object()) {
         o.extend(p.clone());
@@ -135,11 +326,15 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
             o.insert("batch_tol".into(), json!(gmm::DEFAULT_TOL));
             o.insert("batch_max_iter".into(), json!(gmm::DEFAULT_MAX_ITER));
         }
+        // Only when streaming, so that in-memory runs keep their identity.
+        if args.stream {
+            o.insert("stream".into(), json!(true));
+        }
     }
     let id = RunId::new(MODEL, &spec, seed, &config);
     Ok(Plan {
         spec,
-        rows,
+        input,
         k,
         params,
         batch,
@@ -178,6 +373,141 @@ fn covariances(m: &SviGmm) -> anyhow::Result<Array3<f64>> {
     Ok(out)
 }
 
+/// `bound_trace.svg`: the minibatch estimates of the bound per point (N
+/// rows), their running mean and, if given, batch CAVI's converged bound.
+fn trace_figure(
+    name: &str,
+    trace: &[f64],
+    n: f64,
+    batch: Option<f64>,
+) -> anyhow::Result<FigureFile> {
+    let mut f = Figure::new(
+        format!("{MODEL} on {name}: minibatch estimates of the bound per point"),
+        "step",
+        "bound per point (estimate)",
+    )
+    .legend_lower_right()
+    .layer(Layer::Line {
+        points: trace
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| ((i + 1) as f64, b / n))
+            .collect(),
+        colour: colour::SKY,
+        label: Some("SVI, minibatch estimate".into()),
+    })
+    .layer(Layer::Line {
+        points: running_mean(trace, (trace.len() / 50).max(1))
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| ((i + 1) as f64, b / n))
+            .collect(),
+        colour: colour::BLUE,
+        label: Some("running mean".into()),
+    });
+    if let Some(collapsed) = batch {
+        f = f.layer(Layer::Line {
+            points: vec![(1.0, collapsed), (trace.len().max(2) as f64, collapsed)],
+            colour: colour::RED,
+            label: Some("batch CAVI, converged".into()),
+        });
+    }
+    // The first steps start far below; show the second half's scale.
+    let tail: Vec<f64> = trace[trace.len() / 10..].iter().map(|b| b / n).collect();
+    let lo = tail.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = tail
+        .iter()
+        .copied()
+        .chain(batch)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if lo.is_finite() && hi.is_finite() && hi > lo {
+        let pad = 0.1 * (hi - lo);
+        f = f.y_range(lo - pad, hi + pad);
+    }
+    Ok(FigureFile {
+        file: "bound_trace.svg".into(),
+        title: "Minibatch estimates of the bound per point, per step".into(),
+        svg: f.to_svg()?,
+    })
+}
+
+impl Plan {
+    /// `--stream`: fit the file chunk by chunk with `fit_csv`; the keys of
+    /// the in-memory run that need no pass over all rows in memory.
+    fn execute_stream(&self, s: &Stream, progress: &mut Progress) -> anyhow::Result<ModelRun> {
+        let start = Instant::now();
+        let n = s.n_rows as f64;
+        progress.set_label(format!("{}: K = {}, streaming", self.label(), self.k));
+        let model = self.params.fit_csv(&s.path).context(
+            "fitting the mixture by stochastic variational inference on the streamed file",
+        )?;
+        let svi_seconds = start.elapsed().as_secs_f64();
+        let trace = model.elbo_trace();
+        ensure!(
+            trace.last().is_some_and(|b| b.is_finite()),
+            "the bound is not finite after SVI; lower --kappa's step sizes or standardise the file (--stream fits the rows as they are)"
+        );
+        let weights: Array1<f64> = model.weights()?;
+        let n_eff = gmm::effective(&weights);
+        let wall = start.elapsed().as_secs_f64();
+
+        // ---- metrics.json.
+        let mut m = Metrics::new(&self.id);
+        m.set("k", self.k)?;
+        m.set("weights", weights.to_vec())?;
+        m.set("effective_components", n_eff)?;
+        m.set("n_steps", model.n_steps())?;
+        m.set("next_step_size", model.next_step_size())?;
+        m.set("svi_seconds", svi_seconds)?;
+        m.set("prior", gmm::prior_json(model.prior()?))?;
+        m.set("beta_k", model.beta_k()?.to_vec())?;
+        m.set("nu_k", model.nu_k()?.to_vec())?;
+        m.set("m_k", gmm::rows(&model.m_k()?.view()))?;
+        m.set("n_rows", s.n_rows)?;
+        m.set("n_train", s.n_rows)?;
+        m.set("n_test", 0)?;
+        m.set("dim", s.dim())?;
+        m.set("columns", &s.names)?;
+        m.set("dropped_columns", Vec::<String>::new())?;
+        m.set("scaler", serde_json::Value::Null)?;
+        let metrics = m.finish(wall, trace);
+
+        // ---- Figures.
+        let name = &self.spec;
+        let figures = vec![
+            trace_figure(name, trace, n, None)?,
+            gmm::weights_figure(MODEL, name, &weights)?,
+        ];
+
+        // ---- Summary.
+        let summary = vec![
+            format!(
+                "{MODEL} on {name} ({} x {}, streamed, not standardised), seed {}: K = {}, {n_eff} components with E[pi] > 0.01 ({})",
+                s.n_rows,
+                s.dim(),
+                self.seed,
+                self.k,
+                gmm::fmt_weights(&weights)
+            ),
+            format!(
+                "{} steps in {} s; last minibatch estimate of the bound {} per point",
+                model.n_steps(),
+                fmt_num(svi_seconds),
+                fmt_num(trace.last().copied().unwrap_or(f64::NAN) / n)
+            ),
+        ];
+        Ok(ModelRun {
+            metrics,
+            figures,
+            summary,
+            warnings: Vec::new(),
+            split: None,
+            data_csv: None,
+            extra: Vec::new(),
+        })
+    }
+}
+
 impl Prepared for Plan {
     fn id(&self) -> &RunId {
         &self.id
@@ -202,9 +532,13 @@ impl Prepared for Plan {
     }
 
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
+        let rows = match &self.input {
+            Input::Rows(r) => r,
+            Input::Stream(s) => return self.execute_stream(s, progress),
+        };
         let start = Instant::now();
-        let x = self.rows.train.view();
-        let n = self.rows.n_train() as f64;
+        let x = rows.train.view();
+        let n = rows.n_train() as f64;
         progress.set_label(format!("{}: K = {}", self.label(), self.k));
         let model = self
             .params
@@ -218,7 +552,7 @@ impl Prepared for Plan {
         );
         let weights: Array1<f64> = model.weights()?;
         let n_eff = gmm::effective(&weights);
-        let heldout = match &self.rows.test {
+        let heldout = match &rows.test {
             Some(t) => Some(model.heldout_loglik_per_point(t.view())?),
             None => None,
         };
@@ -239,7 +573,7 @@ impl Prepared for Plan {
                     "weights": fit.weights().to_vec(),
                     "effective_components": fit.effective_components(gmm::EFFECTIVE_WEIGHT),
                 });
-                if let Some(t) = &self.rows.test {
+                if let Some(t) = &rows.test {
                     b["heldout_loglik_per_point"] = json!(fit.heldout_loglik_per_point(t.view())?);
                 }
                 Some((b, collapsed, fit))
@@ -254,7 +588,7 @@ impl Prepared for Plan {
         m.set("weights", weights.to_vec())?;
         m.set("effective_components", n_eff)?;
         if let Some(h) = heldout {
-            self.rows.record_heldout(&mut m, h)?;
+            rows.record_heldout(&mut m, h)?;
         }
         m.set("bound", bound)?;
         m.set("bound_per_point", bound / n)?;
@@ -272,7 +606,7 @@ impl Prepared for Plan {
                 (collapsed - bound / n) / collapsed.abs(),
             )?;
         }
-        self.rows.record(&mut m)?;
+        rows.record(&mut m)?;
         let metrics = m.finish(wall, model.elbo_trace());
 
         // ---- Figures.
@@ -280,66 +614,23 @@ impl Prepared for Plan {
         let mut figures = Vec::new();
         let mut notes = Vec::new();
         let comps = gmm::ellipses(model.m_k()?, &covariances(&model)?, &weights);
-        match gmm::fit_figure(MODEL, name, &self.rows, &comps)? {
+        match gmm::fit_figure(MODEL, name, rows, &comps)? {
             Ok(f) => figures.push(f),
             Err(note) => notes.push(note),
         }
-        let trace = model.elbo_trace();
-        let mut f = Figure::new(
-            format!("{MODEL} on {name}: minibatch estimates of the bound per point"),
-            "step",
-            "bound per point (estimate)",
-        )
-        .legend_lower_right()
-        .layer(Layer::Line {
-            points: trace
-                .iter()
-                .enumerate()
-                .map(|(i, &b)| ((i + 1) as f64, b / n))
-                .collect(),
-            colour: colour::SKY,
-            label: Some("SVI, minibatch estimate".into()),
-        })
-        .layer(Layer::Line {
-            points: running_mean(trace, (trace.len() / 50).max(1))
-                .into_iter()
-                .enumerate()
-                .map(|(i, b)| ((i + 1) as f64, b / n))
-                .collect(),
-            colour: colour::BLUE,
-            label: Some("running mean".into()),
-        });
-        if let Some((_, collapsed, _)) = &batch {
-            f = f.layer(Layer::Line {
-                points: vec![(1.0, *collapsed), (trace.len().max(2) as f64, *collapsed)],
-                colour: colour::RED,
-                label: Some("batch CAVI, converged".into()),
-            });
-        }
-        // The first steps start far below; show the second half's scale.
-        let tail: Vec<f64> = trace[trace.len() / 10..].iter().map(|b| b / n).collect();
-        let lo = tail.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = tail
-            .iter()
-            .copied()
-            .chain(batch.as_ref().map(|b| b.1))
-            .fold(f64::NEG_INFINITY, f64::max);
-        if lo.is_finite() && hi.is_finite() && hi > lo {
-            let pad = 0.1 * (hi - lo);
-            f = f.y_range(lo - pad, hi + pad);
-        }
-        figures.push(FigureFile {
-            file: "bound_trace.svg".into(),
-            title: "Minibatch estimates of the bound per point, per step".into(),
-            svg: f.to_svg()?,
-        });
+        figures.push(trace_figure(
+            name,
+            model.elbo_trace(),
+            n,
+            batch.as_ref().map(|b| b.1),
+        )?);
         figures.push(gmm::weights_figure(MODEL, name, &weights)?);
 
         // ---- Summary.
         let mut summary = vec![
             format!(
                 "{MODEL} on {name} ({}), seed {}: K = {}, {n_eff} components with E[pi] > 0.01 ({})",
-                self.rows.describe(),
+                rows.describe(),
                 self.seed,
                 self.k,
                 gmm::fmt_weights(&weights)
@@ -365,7 +656,7 @@ impl Prepared for Plan {
             summary.push(format!(
                 "held-out log-likelihood per point (Student-t predictive, PRML 10.81): {} ({} test rows)",
                 fmt_num(h),
-                self.rows.n_test()
+                rows.n_test()
             ));
         }
         summary.extend(notes);
@@ -374,8 +665,8 @@ impl Prepared for Plan {
             figures,
             summary,
             warnings: Vec::new(),
-            split: self.rows.split.clone(),
-            data_csv: self.rows.data_csv.clone(),
+            split: rows.split.clone(),
+            data_csv: rows.data_csv.clone(),
             extra: Vec::new(),
         })
     }
