@@ -8,7 +8,6 @@
 //! point: the run stops with one error line naming it and the remedy.
 //! The held-out log-likelihood is the plug-in density ln Σ_k π_k N(x | μ_k, Σ_k).
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, anyhow, ensure};
@@ -16,7 +15,7 @@ use elbo_classic::mixture::{EmGmm, EmGmmFit, EmGmmValidParams};
 use serde_json::json;
 
 use super::gmm::{self, DataArgs, FitArgs, Rows};
-use super::{FigureFile, ModelRun, Prepared, check_range, default_out, fmt_num};
+use super::{FigureFile, ModelRun, Prepared, RunMeta, check_range, fmt_num};
 use crate::metrics::Metrics;
 use crate::output::RunId;
 use crate::plot;
@@ -53,10 +52,7 @@ pub struct Plan {
     tol: f64,
     n_init: usize,
     reg_covar: f64,
-    id: RunId,
-    out: Option<PathBuf>,
-    force: bool,
-    seed: u64,
+    run: RunMeta,
 }
 
 /// Validate the flags and load the data.
@@ -88,6 +84,7 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         o.insert("n_init".into(), json!(fit.n_init));
     }
     let id = RunId::new(MODEL, &spec, seed, &config);
+    let dataset = spec.clone();
     Ok(Plan {
         spec,
         rows,
@@ -96,10 +93,14 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         tol: fit.tol,
         n_init: fit.n_init,
         reg_covar,
-        id,
-        out: c.out.clone(),
-        force: c.force,
-        seed,
+        run: RunMeta {
+            model: MODEL,
+            dataset,
+            id,
+            out: c.out.clone(),
+            force: c.force,
+            seed,
+        },
     })
 }
 
@@ -129,26 +130,8 @@ fn explain(e: elbo_classic::Error, reg_covar: f64) -> anyhow::Error {
 }
 
 impl Prepared for Plan {
-    fn id(&self) -> &RunId {
-        &self.id
-    }
-
-    fn out_dir(&self) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| default_out(MODEL, &self.spec, self.seed))
-    }
-
-    fn force(&self) -> bool {
-        self.force
-    }
-
-    fn label(&self) -> String {
-        format!("{MODEL} on {}", self.spec)
-    }
-
-    fn seed(&self) -> u64 {
-        self.seed
+    fn run(&self) -> &RunMeta {
+        &self.run
     }
 
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
@@ -175,15 +158,15 @@ impl Prepared for Plan {
         // The labels that started the one restart, for a peer.
         let mut extra = Vec::new();
         if self.rows.split.is_some() && self.n_init == 1 {
-            let labels = gmm::init_labels(x, self.k, self.seed, 0)?;
+            let labels = gmm::init_labels(x, self.k, self.run.seed, 0)?;
             extra.push((
                 "init.json".to_string(),
-                gmm::init_json(&labels, self.seed, 0),
+                gmm::init_json(&labels, self.run.seed, 0),
             ));
         }
 
         // ---- metrics.json.
-        let mut m = Metrics::new(&self.id);
+        let mut m = Metrics::new(&self.run.id);
         m.set("k", self.k)?;
         m.set("weights", weights.to_vec())?;
         m.set("effective_components", n_eff)?;
@@ -227,7 +210,7 @@ impl Prepared for Plan {
             format!(
                 "{MODEL} on {name} ({}), seed {}: K = {}, {n_eff} components with pi > 0.01 ({})",
                 self.rows.describe(),
-                self.seed,
+                self.run.seed,
                 self.k,
                 gmm::fmt_weights(&weights)
             ),

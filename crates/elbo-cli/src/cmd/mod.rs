@@ -95,18 +95,51 @@ impl ModelRun {
 
 /// A validated model run, ready to execute.
 pub trait Prepared {
-    /// The run's identity (what `metrics.json` will say it is).
-    fn id(&self) -> &RunId;
-    /// Where it writes: `--out`, or `out/<model>-<dataset>-<seed>`.
-    fn out_dir(&self) -> PathBuf;
-    /// Whether `--force` was given.
-    fn force(&self) -> bool;
-    /// Label for the progress line.
-    fn label(&self) -> String;
-    /// The seed of every random draw (data generation, splits).
-    fn seed(&self) -> u64;
+    /// Identity, destination and seed of the run.
+    fn run(&self) -> &RunMeta;
     /// Do the work.
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun>;
+
+    /// The run's identity (what `metrics.json` will say it is).
+    fn id(&self) -> &RunId {
+        &self.run().id
+    }
+    /// Where it writes: `--out`, or `out/<model>-<dataset>-<seed>`.
+    fn out_dir(&self) -> PathBuf {
+        let r = self.run();
+        r.out
+            .clone()
+            .unwrap_or_else(|| default_out(r.model, &r.dataset, r.seed))
+    }
+    /// Whether `--force` was given.
+    fn force(&self) -> bool {
+        self.run().force
+    }
+    /// Label for the progress line.
+    fn label(&self) -> String {
+        format!("{} on {}", self.run().model, self.run().dataset)
+    }
+    /// The seed of every random draw (data generation, splits).
+    fn seed(&self) -> u64 {
+        self.run().seed
+    }
+}
+
+/// What every prepared model run knows about itself, whatever the model.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    /// The model's command name (`vblr`, `vgmm`, …).
+    pub model: &'static str,
+    /// The data set as the user named it (`--data`).
+    pub dataset: String,
+    /// The run's identity (model, data set, seed, config).
+    pub id: RunId,
+    /// `--out`, when given.
+    pub out: Option<PathBuf>,
+    /// Whether `--force` was given.
+    pub force: bool,
+    /// The seed of every random draw.
+    pub seed: u64,
 }
 
 /// The model commands' second step: validate and load. Other commands are

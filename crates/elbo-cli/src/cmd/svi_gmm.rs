@@ -30,7 +30,7 @@ use ndarray::{Array1, Array2, Array3, Axis};
 use serde_json::json;
 
 use super::gmm::{self, DataArgs, PriorArgs, Rows};
-use super::{FigureFile, ModelRun, Prepared, check_range, default_out, fmt_num};
+use super::{FigureFile, ModelRun, Prepared, RunMeta, check_range, fmt_num};
 use crate::dataset;
 use crate::metrics::Metrics;
 use crate::output::RunId;
@@ -225,10 +225,7 @@ pub struct Plan {
     k: usize,
     params: SviGmmValidParams,
     batch: Option<VgmmValidParams>,
-    id: RunId,
-    out: Option<PathBuf>,
-    force: bool,
-    seed: u64,
+    run: RunMeta,
 }
 
 /// Validate the flags and load the data.
@@ -332,16 +329,21 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         }
     }
     let id = RunId::new(MODEL, &spec, seed, &config);
+    let dataset = spec.clone();
     Ok(Plan {
         spec,
         input,
         k,
         params,
         batch,
-        id,
-        out: c.out.clone(),
-        force: c.force,
-        seed,
+        run: RunMeta {
+            model: MODEL,
+            dataset,
+            id,
+            out: c.out.clone(),
+            force: c.force,
+            seed,
+        },
     })
 }
 
@@ -452,7 +454,7 @@ impl Plan {
         let wall = start.elapsed().as_secs_f64();
 
         // ---- metrics.json.
-        let mut m = Metrics::new(&self.id);
+        let mut m = Metrics::new(&self.run.id);
         m.set("k", self.k)?;
         m.set("weights", weights.to_vec())?;
         m.set("effective_components", n_eff)?;
@@ -485,7 +487,7 @@ impl Plan {
                 "{MODEL} on {name} ({} x {}, streamed, not standardised), seed {}: K = {}, {n_eff} components with E[pi] > 0.01 ({})",
                 s.n_rows,
                 s.dim(),
-                self.seed,
+                self.run.seed,
                 self.k,
                 gmm::fmt_weights(&weights)
             ),
@@ -509,26 +511,8 @@ impl Plan {
 }
 
 impl Prepared for Plan {
-    fn id(&self) -> &RunId {
-        &self.id
-    }
-
-    fn out_dir(&self) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| default_out(MODEL, &self.spec, self.seed))
-    }
-
-    fn force(&self) -> bool {
-        self.force
-    }
-
-    fn label(&self) -> String {
-        format!("{MODEL} on {}", self.spec)
-    }
-
-    fn seed(&self) -> u64 {
-        self.seed
+    fn run(&self) -> &RunMeta {
+        &self.run
     }
 
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
@@ -583,7 +567,7 @@ impl Prepared for Plan {
         let wall = start.elapsed().as_secs_f64();
 
         // ---- metrics.json.
-        let mut m = Metrics::new(&self.id);
+        let mut m = Metrics::new(&self.run.id);
         m.set("k", self.k)?;
         m.set("weights", weights.to_vec())?;
         m.set("effective_components", n_eff)?;
@@ -631,7 +615,7 @@ impl Prepared for Plan {
             format!(
                 "{MODEL} on {name} ({}), seed {}: K = {}, {n_eff} components with E[pi] > 0.01 ({})",
                 rows.describe(),
-                self.seed,
+                self.run.seed,
                 self.k,
                 gmm::fmt_weights(&weights)
             ),

@@ -8,7 +8,6 @@
 //! fit) and the out-of-fold `accuracy`, `log_loss` and `ece` (mean over
 //! folds, with `*_folds` per fold).
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, ensure};
@@ -17,7 +16,7 @@ use elbo_core::data::{Dataset, Standardizer, kfold_indices};
 use ndarray::{Array1, Axis};
 use serde::Serialize;
 
-use super::{FigureFile, ModelRun, Prepared, check_range, default_out, fmt_num};
+use super::{FigureFile, ModelRun, Prepared, RunMeta, check_range, fmt_num};
 use crate::cli::CommonArgs;
 use crate::dataset;
 use crate::metrics::{Metrics, config_value};
@@ -103,10 +102,7 @@ pub struct Plan {
     params: VbLogisticValidParams,
     data: Dataset,
     t: Array1<f64>,
-    id: RunId,
-    out: Option<PathBuf>,
-    force: bool,
-    seed: u64,
+    run: RunMeta,
 }
 
 /// Validate the flags and load the data.
@@ -171,39 +167,26 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         quick: c.quick,
     };
     let id = RunId::new(MODEL, &spec, seed, &config_value(&config)?);
+    let dataset = spec.clone();
     Ok(Plan {
         config,
         params,
         data,
         t,
-        id,
-        out: c.out.clone(),
-        force: c.force,
-        seed,
+        run: RunMeta {
+            model: MODEL,
+            dataset,
+            id,
+            out: c.out.clone(),
+            force: c.force,
+            seed,
+        },
     })
 }
 
 impl Prepared for Plan {
-    fn id(&self) -> &RunId {
-        &self.id
-    }
-
-    fn out_dir(&self) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| default_out(MODEL, &self.config.data, self.seed))
-    }
-
-    fn force(&self) -> bool {
-        self.force
-    }
-
-    fn label(&self) -> String {
-        format!("{MODEL} on {}", self.config.data)
-    }
-
-    fn seed(&self) -> u64 {
-        self.seed
+    fn run(&self) -> &RunMeta {
+        &self.run
     }
 
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
@@ -213,7 +196,7 @@ impl Prepared for Plan {
         let label = self.label();
 
         // ---- K-fold cross-validation.
-        let folds = kfold_indices(n, self.config.folds, self.seed)?;
+        let folds = kfold_indices(n, self.config.folds, self.run.seed)?;
         let mut oof = Array1::<f64>::zeros(n);
         let (mut acc, mut ll, mut ece) = (Vec::new(), Vec::new(), Vec::new());
         for (k, (train, test)) in folds.iter().enumerate() {
@@ -254,7 +237,7 @@ impl Prepared for Plan {
         let wall = start.elapsed().as_secs_f64();
 
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        let mut m = Metrics::new(&self.id);
+        let mut m = Metrics::new(&self.run.id);
         m.set("log_evidence", fit.log_evidence())?;
         m.set("alpha_mean", fit.alpha_mean())?;
         m.set("a_n", fit.a_n())?;
@@ -306,7 +289,7 @@ impl Prepared for Plan {
                 self.config.data,
                 n,
                 x.ncols(),
-                self.seed,
+                self.run.seed,
                 self.config.folds,
                 fmt_num(mean(&acc)),
                 fmt_num(mean(&ll)),

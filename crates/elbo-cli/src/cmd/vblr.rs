@@ -14,7 +14,6 @@
 //! are *parameters* set to the values that maximise p(t | α, β), whereas VB
 //! treats them as latent variables with posteriors q(α), q(β).
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
@@ -25,7 +24,7 @@ use elbo_core::data::{Dataset, Standardizer, shuffled_indices};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::Serialize;
 
-use super::{FigureFile, ModelRun, Prepared, check_range, default_out, fmt_num};
+use super::{FigureFile, ModelRun, Prepared, RunMeta, check_range, fmt_num};
 use crate::cli::CommonArgs;
 use crate::dataset;
 use crate::metrics::{Metrics, config_value};
@@ -175,10 +174,7 @@ pub struct Plan {
     params: VblrValidParams,
     data: Dataset,
     t: Array1<f64>,
-    id: RunId,
-    out: Option<PathBuf>,
-    force: bool,
-    seed: u64,
+    run: RunMeta,
 }
 
 /// Parse `A-B` (or a single `N`) into the degrees A..=B.
@@ -317,15 +313,20 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         quick: c.quick,
     };
     let id = RunId::new(MODEL, &spec, seed, &config_value(&config)?);
+    let dataset = spec.clone();
     Ok(Plan {
         config,
         params,
         data,
         t,
-        id,
-        out: c.out.clone(),
-        force: c.force,
-        seed,
+        run: RunMeta {
+            model: MODEL,
+            dataset,
+            id,
+            out: c.out.clone(),
+            force: c.force,
+            seed,
+        },
     })
 }
 
@@ -437,26 +438,8 @@ impl Plan {
 }
 
 impl Prepared for Plan {
-    fn id(&self) -> &RunId {
-        &self.id
-    }
-
-    fn out_dir(&self) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| default_out(MODEL, &self.config.data, self.seed))
-    }
-
-    fn force(&self) -> bool {
-        self.force
-    }
-
-    fn label(&self) -> String {
-        format!("{MODEL} on {}", self.config.data)
-    }
-
-    fn seed(&self) -> u64 {
-        self.seed
+    fn run(&self) -> &RunMeta {
+        &self.run
     }
 
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
@@ -467,7 +450,7 @@ impl Prepared for Plan {
         // ---- Split, standardise, centre.
         let n_test = (cfg.test_fraction * n as f64).round() as usize;
         let order = if n_test > 0 {
-            shuffled_indices(n, self.seed)
+            shuffled_indices(n, self.run.seed)
         } else {
             (0..n).collect()
         };
@@ -559,7 +542,7 @@ impl Prepared for Plan {
         let wall = start.elapsed().as_secs_f64();
 
         // ---- metrics.json.
-        let mut m = Metrics::new(&self.id);
+        let mut m = Metrics::new(&self.run.id);
         m.set("log_evidence", fit.log_evidence())?;
         m.set("alpha_mean", scalar_or_list(&fit.alpha_mean()))?;
         m.set("beta_mean", fit.beta_mean())?;
@@ -719,7 +702,7 @@ impl Prepared for Plan {
             "{MODEL} on {name} ({} x {}), seed {}: {}bound {} after {} iterations{}",
             n,
             self.data.n_features(),
-            self.seed,
+            self.run.seed,
             best_degree.map_or(String::new(), |d| format!("best degree {d}, ")),
             fmt_num(fit.log_evidence()),
             fit.n_iter(),

@@ -13,7 +13,6 @@
 //! seed; the replay is checked against the fit's trace) to draw the
 //! components at iterations 0, 15, 60, 120 and the last (PRML Fig 10.6).
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, ensure};
@@ -21,7 +20,7 @@ use elbo_classic::mixture::{VgmmFit, VgmmValidParams, WeightPosterior};
 use serde_json::{Value, json};
 
 use super::gmm::{self, DataArgs, Ellipse, FitArgs, PriorArgs, Rows};
-use super::{FigureFile, ModelRun, Prepared, default_out, fmt_num};
+use super::{FigureFile, ModelRun, Prepared, RunMeta, fmt_num};
 use crate::metrics::Metrics;
 use crate::output::RunId;
 use crate::plot::{self, Figure, Layer, colour};
@@ -71,10 +70,7 @@ pub struct Plan {
     fits: Vec<(usize, VgmmValidParams)>,
     sweep: bool,
     tol: f64,
-    id: RunId,
-    out: Option<PathBuf>,
-    force: bool,
-    seed: u64,
+    run: RunMeta,
 }
 
 /// Parse `A-B` (or `N`) into A..=B with 1 ≤ A ≤ B ≤ 100.
@@ -142,16 +138,21 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         o.insert("n_init".into(), json!(fit.n_init));
     }
     let id = RunId::new(MODEL, &spec, seed, &config);
+    let dataset = spec.clone();
     Ok(Plan {
         spec,
         rows,
         fits,
         sweep: sweep.is_some(),
         tol: fit.tol,
-        id,
-        out: c.out.clone(),
-        force: c.force,
-        seed,
+        run: RunMeta {
+            model: MODEL,
+            dataset,
+            id,
+            out: c.out.clone(),
+            force: c.force,
+            seed,
+        },
     })
 }
 
@@ -168,26 +169,8 @@ fn best_restart(fit: &VgmmFit) -> u64 {
 }
 
 impl Prepared for Plan {
-    fn id(&self) -> &RunId {
-        &self.id
-    }
-
-    fn out_dir(&self) -> PathBuf {
-        self.out
-            .clone()
-            .unwrap_or_else(|| default_out(MODEL, &self.spec, self.seed))
-    }
-
-    fn force(&self) -> bool {
-        self.force
-    }
-
-    fn label(&self) -> String {
-        format!("{MODEL} on {}", self.spec)
-    }
-
-    fn seed(&self) -> u64 {
-        self.seed
+    fn run(&self) -> &RunMeta {
+        &self.run
     }
 
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
@@ -262,15 +245,15 @@ impl Prepared for Plan {
         }
         let mut extra = Vec::new();
         if self.rows.split.is_some() {
-            let labels = gmm::init_labels(x, k, self.seed, restart)?;
+            let labels = gmm::init_labels(x, k, self.run.seed, restart)?;
             extra.push((
                 "init.json".to_string(),
-                gmm::init_json(&labels, self.seed, restart),
+                gmm::init_json(&labels, self.run.seed, restart),
             ));
         }
 
         // ---- metrics.json.
-        let mut m = Metrics::new(&self.id);
+        let mut m = Metrics::new(&self.run.id);
         m.set("k", k)?;
         m.set("weights", weights.to_vec())?;
         m.set("effective_components", n_eff)?;
@@ -381,7 +364,7 @@ impl Prepared for Plan {
         let mut summary = vec![format!(
             "{MODEL} on {name} ({}), seed {}: {}K = {k}, {n_eff} components with E[pi] > 0.01 ({})",
             self.rows.describe(),
-            self.seed,
+            self.run.seed,
             if self.sweep { "best " } else { "" },
             gmm::fmt_weights(&weights)
         )];
