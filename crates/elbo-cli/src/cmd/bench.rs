@@ -60,10 +60,18 @@ pub struct VblrBench {
     /// Timed repetitions; the best is reported [default: 3; 1 with --quick].
     #[arg(long, value_name = "R")]
     pub repeats: Option<usize>,
-    /// Seed of the data.
+    /// What every benchmark takes.
+    #[command(flatten)]
+    pub common: BenchCommon,
+}
+
+/// The flags every `elbo bench` command shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchCommon {
+    /// Seed of the data (and of the initialisation).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
-    /// Output directory [default: out/bench-vblr-<seed>].
+    /// Output directory [default: out/bench-<model>-<seed>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Small sizes (a smoke test).
@@ -119,9 +127,9 @@ print(json.dumps({"seconds": best, "version": sklearn.__version__, "numpy": np._
 "#;
 
 fn vblr(b: VblrBench) -> anyhow::Result<()> {
-    let n = b.n.unwrap_or(if b.quick { 2000 } else { 200_000 });
-    let d = b.d.unwrap_or(if b.quick { 10 } else { 100 });
-    let repeats = b.repeats.unwrap_or(if b.quick { 1 } else { 3 });
+    let n = b.n.unwrap_or(if b.common.quick { 2000 } else { 200_000 });
+    let d = b.d.unwrap_or(if b.common.quick { 10 } else { 100 });
+    let repeats = b.repeats.unwrap_or(if b.common.quick { 1 } else { 3 });
     ensure!(n >= 2, "--n must be at least 2, got {n}");
     ensure!(d >= 1, "--d must be at least 1, got {d}");
     ensure!(repeats >= 1, "--repeats must be at least 1, got {repeats}");
@@ -137,18 +145,24 @@ fn vblr(b: VblrBench) -> anyhow::Result<()> {
         noise_sd: 1.0,
         ours: "elbo vblr: Gamma noise prior, a0 = b0 = c0 = d0 = 1e-6, tol 1e-8, centred X and t",
         peer: "scikit-learn BayesianRidge() defaults",
-        quick: b.quick,
+        quick: b.common.quick,
     };
     let dataset = format!("gaussian:{n},{d}");
-    let id = RunId::new("bench-vblr", &dataset, b.seed, &config_value(&config)?);
+    let id = RunId::new(
+        "bench-vblr",
+        &dataset,
+        b.common.seed,
+        &config_value(&config)?,
+    );
     let out = b
+        .common
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("bench-vblr-{}", b.seed)));
-    check_target(&out, &id, b.force)?;
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("bench-vblr-{}", b.common.seed)));
+    check_target(&out, &id, b.common.force)?;
 
     // ---- Data.
-    let mut rng = elbo_core::rng::seeded(b.seed);
+    let mut rng = elbo_core::rng::seeded(b.common.seed);
     let x = Array2::from_shape_simple_fn((n, d), || StandardNormal.sample(&mut rng));
     let w: Array1<f64> = (0..d).map(|_| StandardNormal.sample(&mut rng)).collect();
     let noise: Array1<f64> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
@@ -172,7 +186,7 @@ fn vblr(b: VblrBench) -> anyhow::Result<()> {
     let ours_pred = fit.predict_mean((&x - &x_mean).view())? + t_mean;
 
     // ---- scikit-learn, if present.
-    let peer = sklearn(&b.python, &x, &t, repeats);
+    let peer = sklearn(&b.common.python, &x, &t, repeats);
     let wall = start.elapsed().as_secs_f64();
 
     let mut m = Metrics::new(&id);
@@ -230,7 +244,7 @@ fn vblr(b: VblrBench) -> anyhow::Result<()> {
         }
     }
     let metrics = m.finish(wall, fit.elbo_trace());
-    let dir = RunDir::create(&out, id, b.force)?;
+    let dir = RunDir::create(&out, id, b.common.force)?;
     dir.write_json("metrics.json", &metrics)?;
     let path = dir.commit()?;
     let mut stdout = std::io::stdout().lock();

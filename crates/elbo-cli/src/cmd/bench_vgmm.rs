@@ -35,7 +35,7 @@ use ndarray::{ArrayView2, s};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::bench::{probe_sklearn, write_f64};
+use super::bench::{BenchCommon, probe_sklearn, write_f64};
 use super::fmt_num;
 use super::gmm::{INIT_ITER, init_labels};
 use crate::metrics::{Metrics, config_value};
@@ -63,21 +63,9 @@ pub struct VgmmBench {
     /// Also time our fit at N/16, N/8, N/4, N/2 and N (scaling.svg).
     #[arg(long)]
     pub scaling: bool,
-    /// Seed of the data and of the initialisation.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub seed: u64,
-    /// Output directory [default: out/bench-vgmm-<seed>].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Small sizes (a smoke test).
-    #[arg(long)]
-    pub quick: bool,
-    /// Replace DIR even if it holds a different run.
-    #[arg(long)]
-    pub force: bool,
-    /// The Python interpreter to use.
-    #[arg(long, value_name = "PATH", default_value = "python3")]
-    pub python: String,
+    /// Seed, output directory, --quick, --force, --python.
+    #[command(flatten)]
+    pub common: BenchCommon,
 }
 
 /// The resolved configuration (`metrics.json` `config`).
@@ -187,10 +175,10 @@ print(json.dumps({
 
 /// Run `elbo bench vgmm`.
 pub fn run(b: VgmmBench) -> anyhow::Result<()> {
-    let n = b.n.unwrap_or(if b.quick { 2000 } else { 1_000_000 });
+    let n = b.n.unwrap_or(if b.common.quick { 2000 } else { 1_000_000 });
     let d = b.d.unwrap_or(2);
     let k = b.k.unwrap_or(10);
-    let iters = b.iters.unwrap_or(if b.quick { 20 } else { 100 });
+    let iters = b.iters.unwrap_or(if b.common.quick { 20 } else { 100 });
     let n_test = b.n_test.unwrap_or((n / 10).clamp(1, 100_000));
     ensure!(k >= 1, "--k must be at least 1, got {k}");
     ensure!(
@@ -220,19 +208,25 @@ pub fn run(b: VgmmBench) -> anyhow::Result<()> {
         scaling: b.scaling,
         ours: "elbo vgmm: full covariances, Dirichlet prior, tol 0, k-means++ start timed",
         peer: "scikit-learn BayesianGaussianMixture, same prior, tol 0, reg_covar 0, started from our k-means labels",
-        quick: b.quick,
+        quick: b.common.quick,
     };
     let dataset = format!("blobs:{n},{d},{k}");
-    let id = RunId::new("bench-vgmm", &dataset, b.seed, &config_value(&config)?);
+    let id = RunId::new(
+        "bench-vgmm",
+        &dataset,
+        b.common.seed,
+        &config_value(&config)?,
+    );
     let out = b
+        .common
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("bench-vgmm-{}", b.seed)));
-    check_target(&out, &id, b.force)?;
+        .unwrap_or_else(|| PathBuf::from("out").join(format!("bench-vgmm-{}", b.common.seed)));
+    check_target(&out, &id, b.common.force)?;
     let start = Instant::now();
 
     // ---- Data: the first N rows train, the rest test.
-    let (all, _) = blobs(n + n_test, d, k, crate::dataset::BLOB_SD, b.seed);
+    let (all, _) = blobs(n + n_test, d, k, crate::dataset::BLOB_SD, b.common.seed);
     let x = all.slice(s![..n, ..]);
     let t = all.slice(s![n.., ..]);
 
@@ -242,13 +236,13 @@ pub fn run(b: VgmmBench) -> anyhow::Result<()> {
         .with_max_iter(iters)
         .with_n_init(1)
         .with_init_iter(INIT_ITER)
-        .with_seed(b.seed)
+        .with_seed(b.common.seed)
         .check()?;
     let t0 = Instant::now();
     let fit = params.fit(x).context("fitting our variational mixture")?;
     let ours_seconds = t0.elapsed().as_secs_f64();
     let t0 = Instant::now();
-    let labels = init_labels(x, k, b.seed, 0)?;
+    let labels = init_labels(x, k, b.common.seed, 0)?;
     let init_seconds = t0.elapsed().as_secs_f64();
     let ours_bound = fit.elbo_on(x)? / n as f64;
     let ours_heldout = fit.heldout_loglik_per_point(t)?;
@@ -259,7 +253,7 @@ pub fn run(b: VgmmBench) -> anyhow::Result<()> {
     };
 
     // ---- scikit-learn, if present.
-    let peer = sklearn(&b.python, x, t, &labels, &fit, &config);
+    let peer = sklearn(&b.common.python, x, t, &labels, &fit, &config);
     let wall = start.elapsed().as_secs_f64();
 
     let mut m = Metrics::new(&id);
@@ -343,7 +337,7 @@ pub fn run(b: VgmmBench) -> anyhow::Result<()> {
         ));
     }
     let metrics = m.finish(wall, fit.elbo_trace());
-    let dir = RunDir::create(&out, id, b.force)?;
+    let dir = RunDir::create(&out, id, b.common.force)?;
     if !scaling.is_empty() {
         dir.write("scaling.svg", scaling_figure(&scaling, d, k, iters)?)?;
     }
