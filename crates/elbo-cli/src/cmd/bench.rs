@@ -85,6 +85,26 @@ pub struct BenchCommon {
     pub python: String,
 }
 
+impl BenchCommon {
+    /// The run's identity and output directory (`--out`, or
+    /// `out/<model>-<seed>`), refused when DIR holds a different run and
+    /// `--force` was not given.
+    pub fn target(
+        &self,
+        model: &str,
+        dataset: &str,
+        config: &Value,
+    ) -> anyhow::Result<(RunId, PathBuf)> {
+        let id = RunId::new(model, dataset, self.seed, config);
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("out").join(format!("{model}-{}", self.seed)));
+        check_target(&out, &id, self.force)?;
+        Ok((id, out))
+    }
+}
+
 /// The resolved benchmark configuration (`metrics.json` `config`).
 #[derive(Debug, Clone, Serialize)]
 struct Config {
@@ -148,18 +168,9 @@ fn vblr(b: VblrBench) -> anyhow::Result<()> {
         quick: b.common.quick,
     };
     let dataset = format!("gaussian:{n},{d}");
-    let id = RunId::new(
-        "bench-vblr",
-        &dataset,
-        b.common.seed,
-        &config_value(&config)?,
-    );
-    let out = b
+    let (id, out) = b
         .common
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("bench-vblr-{}", b.common.seed)));
-    check_target(&out, &id, b.common.force)?;
+        .target("bench-vblr", &dataset, &config_value(&config)?)?;
 
     // ---- Data.
     let mut rng = elbo_core::rng::seeded(b.common.seed);

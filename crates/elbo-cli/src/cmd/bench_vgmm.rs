@@ -25,7 +25,6 @@
 //! reported too). `--scaling` also times our fit at N/16 … N (linear in N).
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::Command as Process;
 use std::time::Instant;
 
@@ -39,7 +38,7 @@ use super::bench::{BenchCommon, probe_sklearn, write_f64};
 use super::fmt_num;
 use super::gmm::{INIT_ITER, init_labels};
 use crate::metrics::{Metrics, config_value};
-use crate::output::{RunDir, RunId, check_target};
+use crate::output::RunDir;
 use crate::plot::{Figure, Layer, colour};
 
 /// Flags of `elbo bench vgmm`.
@@ -211,18 +210,9 @@ pub fn run(b: VgmmBench) -> anyhow::Result<()> {
         quick: b.common.quick,
     };
     let dataset = format!("blobs:{n},{d},{k}");
-    let id = RunId::new(
-        "bench-vgmm",
-        &dataset,
-        b.common.seed,
-        &config_value(&config)?,
-    );
-    let out = b
+    let (id, out) = b
         .common
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("out").join(format!("bench-vgmm-{}", b.common.seed)));
-    check_target(&out, &id, b.common.force)?;
+        .target("bench-vgmm", &dataset, &config_value(&config)?)?;
     let start = Instant::now();
 
     // ---- Data: the first N rows train, the rest test.

@@ -79,9 +79,7 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
         .context("recording the configuration")?;
     if let Some(o) = config.as_object_mut() {
         o.insert("reg_covar".into(), json!(reg_covar));
-        o.insert("tol".into(), json!(fit.tol));
-        o.insert("max_iter".into(), json!(fit.max_iter));
-        o.insert("n_init".into(), json!(fit.n_init));
+        fit.record(o);
     }
     let id = RunId::new(MODEL, &spec, seed, &config);
     let dataset = spec.clone();

@@ -167,6 +167,15 @@ pub struct FitChoice {
     pub n_init: usize,
 }
 
+impl FitChoice {
+    /// Record the choice in a run's `config` (`tol`, `max_iter`, `n_init`).
+    pub fn record(&self, config: &mut serde_json::Map<String, serde_json::Value>) {
+        config.insert("tol".into(), serde_json::json!(self.tol));
+        config.insert("max_iter".into(), serde_json::json!(self.max_iter));
+        config.insert("n_init".into(), serde_json::json!(self.n_init));
+    }
+}
+
 impl FitArgs {
     /// Check and fill in the defaults (`n_init_default` is the command's).
     pub fn resolve(&self, quick: bool, n_init_default: usize) -> anyhow::Result<FitChoice> {

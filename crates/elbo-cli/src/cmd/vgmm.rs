@@ -133,9 +133,7 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
     if let (Some(o), Some(p)) = (config.as_object_mut(), extra.as_object()) {
         o.extend(p.clone());
         o.insert("k_sweep".into(), json!(sweep.map(|(a, b)| [a, b])));
-        o.insert("tol".into(), json!(fit.tol));
-        o.insert("max_iter".into(), json!(fit.max_iter));
-        o.insert("n_init".into(), json!(fit.n_init));
+        fit.record(o);
     }
     let id = RunId::new(MODEL, &spec, seed, &config);
     let dataset = spec.clone();
