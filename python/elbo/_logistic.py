@@ -94,8 +94,9 @@ class VariationalLogisticRegression(ClassifierMixin, BaseEstimator):
             )
         if len(self.classes_) > 2:
             raise ValueError(
-                f"VariationalLogisticRegression is binary; y has {len(self.classes_)} classes "
-                "(wrap it in sklearn.multiclass.OneVsRestClassifier)"
+                "Only binary classification is supported. "
+                f"y has {len(self.classes_)} classes; wrap VariationalLogisticRegression in "
+                "sklearn.multiclass.OneVsRestClassifier"
             )
         out = _elbo.vb_logistic_fit(
             X,
@@ -122,20 +123,25 @@ class VariationalLogisticRegression(ClassifierMixin, BaseEstimator):
         self.converged_ = bool(out["converged"])
         return self
 
-    def decision_function(self, X):
-        """The posterior mean of the activation, m_N' phi(x), shape (n_samples,)."""
+    def _activation(self, X):
+        """Mean and variance of a = w' phi(x) under q(w) (PRML 4.149-4.150)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_[0] + self.intercept_[0]
+        mu = X @ self.coef_[0] + self.intercept_[0]
+        phi = np.hstack([np.ones((X.shape[0], 1)), X]) if self.fit_intercept else X
+        var = np.maximum(np.einsum("ij,jk,ik->i", phi, self.sigma_, phi), 0.0)
+        return mu, var
+
+    def decision_function(self, X):
+        """The predictive log-odds kappa(s_a^2) mu_a (PRML 4.155), shape
+        (n_samples,): positive where ``classes_[1]`` is the more probable
+        class, and ``predict_proba``'s logit, so the two rank points alike."""
+        mu, var = self._activation(X)
+        return mu / np.sqrt(1.0 + np.pi * var / 8.0)
 
     def predict_proba(self, X):
         """p(y | x) = sigmoid(kappa(s_a^2) mu_a) (PRML 4.155), shape (n_samples, 2)."""
-        mu = self.decision_function(X)
-        X = np.asarray(validate_data(self, X, dtype=np.float64, reset=False))
-        phi = np.hstack([np.ones((X.shape[0], 1)), X]) if self.fit_intercept else X
-        var = np.maximum(np.einsum("ij,jk,ik->i", phi, self.sigma_, phi), 0.0)
-        kappa = 1.0 / np.sqrt(1.0 + np.pi * var / 8.0)
-        p1 = 1.0 / (1.0 + np.exp(-kappa * mu))
+        p1 = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
         return np.column_stack([1.0 - p1, p1])
 
     def predict_log_proba(self, X):
@@ -144,5 +150,6 @@ class VariationalLogisticRegression(ClassifierMixin, BaseEstimator):
             return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """The more probable class (mu_a > 0 picks ``classes_[1]``)."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        """The more probable class (``classes_[1]`` where mu_a > 0)."""
+        d = self.decision_function(X)
+        return self.classes_[(d > 0).astype(int)]

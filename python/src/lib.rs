@@ -303,9 +303,7 @@ fn mixture_dict<'py>(
 
 /// q(π)'s parameters: (α_k, None) for the Dirichlet, (a_k, Some(b_k)) for
 /// the stick-breaking posterior (scikit-learn's `weight_concentration_`).
-fn concentration(
-    w: &elbo_classic::mixture::WeightPosterior,
-) -> (Array1<f64>, Option<Array1<f64>>) {
+fn concentration(w: &elbo_classic::mixture::WeightPosterior) -> (Array1<f64>, Option<Array1<f64>>) {
     match w {
         elbo_classic::mixture::WeightPosterior::Dirichlet { alpha } => (alpha.clone(), None),
         elbo_classic::mixture::WeightPosterior::StickBreaking { a, b } => {
@@ -371,6 +369,12 @@ fn vgmm_fit<'py>(
     Ok(d)
 }
 
+/// What [`mixture_predict`] returns: responsibilities and log densities.
+type Predicted<'py> = (
+    Bound<'py, numpy::PyArray2<f64>>,
+    Bound<'py, numpy::PyArray1<f64>>,
+);
+
 /// The responsibilities (PRML 10.49, N × K) and the log predictive density
 /// (PRML 10.81, N) of the rows of x under a fitted mixture given by its
 /// arrays (see [`MixtureArrays`]).
@@ -387,7 +391,7 @@ fn mixture_predict<'py>(
     m: PyReadonlyArray2<'py, f64>,
     w: PyReadonlyArray3<'py, f64>,
     nu: PyReadonlyArray1<'py, f64>,
-) -> PyResult<(Bound<'py, numpy::PyArray2<f64>>, Bound<'py, numpy::PyArray1<f64>>)> {
+) -> PyResult<Predicted<'py>> {
     let arrays = MixtureArrays::from_views(
         self::covariance_type(covariance_type)?,
         e_ln_pi.as_array(),
@@ -529,7 +533,7 @@ fn spd_inverse(a: ndarray::ArrayView2<f64>) -> Option<Array2<f64>> {
     let mut inv = Array2::eye(d);
     for i in 0..d {
         let p = m[[i, i]];
-        if !(p > 0.0) {
+        if p.is_nan() || p <= 0.0 {
             return None;
         }
         for j in 0..d {
@@ -595,7 +599,11 @@ mod tests {
         };
         let out = vblr_fit_impl(x.view(), t.view(), &s).unwrap();
         assert_abs_diff_eq!(out.coef[0], 2.0, epsilon = 1e-3);
-        assert_abs_diff_eq!(out.t_mean - out.x_mean[0] * out.coef[0], 3.0, epsilon = 1e-2);
+        assert_abs_diff_eq!(
+            out.t_mean - out.x_mean[0] * out.coef[0],
+            3.0,
+            epsilon = 1e-2
+        );
     }
 
     #[test]
@@ -603,7 +611,11 @@ mod tests {
         let (x, _) = elbo_classic::mixture::blobs(200, 2, 2, 1.0, 1);
         let fit = Vgmm::params(2).fit(x.view()).unwrap();
         let a = MixtureArrays::from_vgmm(&fit);
-        assert_abs_diff_eq!(covariances_of(&a).unwrap(), fit.covariances(), epsilon = 1e-10);
+        assert_abs_diff_eq!(
+            covariances_of(&a).unwrap(),
+            fit.covariances(),
+            epsilon = 1e-10
+        );
     }
 
     #[test]

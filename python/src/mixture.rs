@@ -133,7 +133,13 @@ impl MixtureArrays {
                 })?;
                 let ln_det = 2.0
                     * (0..d)
-                        .map(|j| if self.diag() { chol[j] } else { chol[j * d + j] })
+                        .map(|j| {
+                            if self.diag() {
+                                chol[j]
+                            } else {
+                                chol[j * d + j]
+                            }
+                        })
                         .map(f64::ln)
                         .sum::<f64>();
                 Ok(Factor { chol, ln_det })
@@ -183,7 +189,9 @@ impl MixtureArrays {
                     multi_digamma_half(self.nu[c], d)
                 } + df * LN_2
                     + factors[c].ln_det;
-                self.e_ln_pi[c] + 0.5 * e_ln_det - 0.5 * df * (2.0 * PI).ln() - 0.5 * df / self.beta[c]
+                self.e_ln_pi[c] + 0.5 * e_ln_det
+                    - 0.5 * df * (2.0 * PI).ln()
+                    - 0.5 * df / self.beta[c]
             })
             .collect();
         let mut r = Array2::zeros((x.nrows(), k));
@@ -216,7 +224,9 @@ impl MixtureArrays {
                 let ell = dof * self.beta[c] / (1.0 + self.beta[c]);
                 let cst = self.weights[c].ln()
                     + blocks
-                        * (ln_gamma(0.5 * (dof + bd)) - ln_gamma(0.5 * dof) - 0.5 * bd * (dof * PI).ln())
+                        * (ln_gamma(0.5 * (dof + bd))
+                            - ln_gamma(0.5 * dof)
+                            - 0.5 * bd * (dof * PI).ln())
                     + 0.5 * (d as f64 * ell.ln() + factors[c].ln_det);
                 (dof, ell, cst)
             })
@@ -275,7 +285,7 @@ fn cholesky(a: ArrayView2<f64>) -> Option<Vec<f64>> {
             let s: f64 = (0..j).map(|p| l[i * d + p] * l[j * d + p]).sum();
             let v = a[[i, j]] - s;
             if i == j {
-                if !(v > 0.0) {
+                if v.is_nan() || v <= 0.0 {
                     return None;
                 }
                 l[i * d + i] = v.sqrt();
@@ -363,7 +373,11 @@ mod tests {
     fn cholesky_factors_a_known_matrix() {
         let a = ndarray::array![[4.0, 2.0], [2.0, 3.0]];
         let l = cholesky(a.view()).unwrap();
-        assert_abs_diff_eq!(l.as_slice(), [2.0, 0.0, 1.0, 2f64.sqrt()].as_slice(), epsilon = 1e-15);
+        assert_abs_diff_eq!(
+            l.as_slice(),
+            [2.0, 0.0, 1.0, 2f64.sqrt()].as_slice(),
+            epsilon = 1e-15
+        );
         assert!(cholesky(ndarray::array![[1.0, 2.0], [2.0, 1.0]].view()).is_none());
     }
 }
