@@ -38,6 +38,15 @@ pub enum Command {
     /// Stochastic variational inference for the Bayesian Gaussian mixture
     /// (Hoffman et al. 2013): minibatch natural-gradient steps.
     SviGmm(cmd::svi_gmm::Args),
+    /// The variational auto-encoder and IWAE (Kingma & Welling 2014, Burda
+    /// et al. 2016): test log-likelihood, active units, amortisation gap.
+    Vae(cmd::vae::Args),
+    /// Bayes by Backprop (Blundell et al. 2015): regression bands,
+    /// classification and calibration, pruning, bandits, sequential learning.
+    Bbb(cmd::bbb::Args),
+    /// The variance of gradient estimators (pathwise, score function,
+    /// control variates) against samples and parameters (Mohamed et al. 2020).
+    GradientVariance(cmd::gradient_variance::Args),
     /// List and describe data sets.
     Data(cmd::data::Args),
     /// Run every experiment and write DIR/index.html, summary.json and

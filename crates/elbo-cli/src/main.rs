@@ -72,7 +72,10 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             | Command::VbLogistic(_)
             | Command::Vgmm(_)
             | Command::EmGmm(_)
-            | Command::SviGmm(_),
+            | Command::SviGmm(_)
+            | Command::Vae(_)
+            | Command::Bbb(_)
+            | Command::GradientVariance(_),
         ) => {
             anyhow::bail!("internal: a model command was not prepared")
         }

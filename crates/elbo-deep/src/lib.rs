@@ -1,10 +1,31 @@
-//! Probe.
-use burn::tensor::{Device, Tensor};
-pub fn probe() -> f32 {
-    let device = Device::default().autodiff();
-    let x = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], &device).require_grad();
-    let y = x.clone().tanh().sum();
-    let g = y.backward();
-    let gx = x.grad(&g).unwrap();
-    gx.sum().into_scalar()
-}
+//! # elbo-deep: stochastic variational inference on burn
+//!
+//! The deep half of elbo. Where elbo-classic updates each factor in closed
+//! form, here the bound is maximised by stochastic gradients:
+//!
+//! - [`estimators`]: gradient estimators of E_q[f] — pathwise
+//!   (reparameterisation), score function with and without control variates,
+//!   and the importance-weighted bound — and their measured variance
+//!   (Mohamed et al. 2020).
+//! - [`vae`]: the variational auto-encoder and IWAE (Kingma & Welling 2014,
+//!   Burda et al. 2016), likelihood evaluation by importance sampling and the
+//!   amortisation gap (Cremer et al. 2018).
+//! - [`bayes`]: Bayes by Backprop (Blundell et al. 2015): Bayesian layers
+//!   with Gaussian or scale-mixture priors, local reparameterisation, and the
+//!   posterior-as-prior update VIME builds on.
+//! - [`data`]: image data sets (MNIST, Fashion-MNIST, the embedded 8×8
+//!   digits) as f32 matrices ready for tensors.
+//! - [`device`]: the burn device by name (`cpu`, and `cuda` / `wgpu` when
+//!   built with those features).
+//!
+//! Tensors live on a runtime [`burn::tensor::Device`] (burn 0.22): one code
+//! path serves every backend.
+
+pub mod bayes;
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod estimators;
+pub mod vae;
+
+pub use error::{Error, Result};

@@ -9,13 +9,16 @@
 //! [`RunDir`] (temporary directory, renamed on success). `reproduce` calls
 //! the same two steps and writes each run into a sub-directory of its own.
 
+pub mod bbb;
 pub mod bench;
 pub mod bench_vgmm;
 pub mod data;
 pub mod em_gmm;
 pub mod gmm;
+pub mod gradient_variance;
 pub mod reproduce;
 pub mod svi_gmm;
+pub mod vae;
 pub mod vb_logistic;
 pub mod vblr;
 pub mod vgmm;
@@ -151,6 +154,9 @@ pub fn prepare_model(command: Command) -> anyhow::Result<Result<Box<dyn Prepared
         Command::Vgmm(a) => Ok(Box::new(vgmm::prepare(a)?)),
         Command::EmGmm(a) => Ok(Box::new(em_gmm::prepare(a)?)),
         Command::SviGmm(a) => Ok(Box::new(svi_gmm::prepare(a)?)),
+        Command::Vae(a) => Ok(vae::prepare(a)?),
+        Command::Bbb(a) => Ok(bbb::prepare(a)?),
+        Command::GradientVariance(a) => Ok(gradient_variance::prepare(a)?),
         other => Err(other),
     })
 }

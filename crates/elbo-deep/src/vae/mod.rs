@@ -1,0 +1,1 @@
+//! The variational auto-encoder and IWAE. Being built.
