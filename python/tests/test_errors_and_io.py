@@ -133,8 +133,8 @@ def test_seeded_fits_are_reproducible():
 def test_the_gil_is_released_during_a_fit():
     # a Python thread keeps running while Rust fits in another one: the
     # longest pause it sees is far shorter than the fit
-    big = np.random.RandomState(1).normal(size=(60_000, 8))
-    est = BayesianGaussianMixture(n_components=8, tol=0.0, max_iter=40, random_state=0)
+    big = np.random.RandomState(1).normal(size=(100_000, 8))
+    est = BayesianGaussianMixture(n_components=8, tol=0.0, max_iter=100, random_state=0)
     done = threading.Event()
     span = {}
 
@@ -153,5 +153,5 @@ def test_the_gil_is_released_during_a_fit():
         last = now
         time.sleep(0.001)
     th.join()
-    assert span["fit"] > 0.2, span
+    assert span["fit"] > 0.1, span  # long enough to tell a pause from a tick
     assert longest < span["fit"] / 3, (longest, span)
