@@ -15,6 +15,8 @@
 //!   posterior-as-prior update VIME builds on.
 //! - [`data`]: image data sets (MNIST, Fashion-MNIST, the embedded 8×8
 //!   digits) as f32 matrices ready for tensors.
+//! - [`grads`]: a module's gradients as one flat buffer, for data-parallel
+//!   training (an allreduce per step).
 //! - [`device`]: the burn device by name (`cpu`, and `cuda` / `wgpu` when
 //!   built with those features).
 //!
@@ -26,6 +28,7 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod estimators;
+pub mod grads;
 pub mod vae;
 
 pub use error::{Error, Result};
