@@ -12,7 +12,11 @@
 //!   the same model: minibatches, natural-gradient steps, streams and CSV
 //!   files larger than memory;
 //! - [`SuffStats`]: N_k, Σ r x, Σ r x xᵀ as one type with
-//!   [`merge`](SuffStats::merge), what threads and MPI ranks reduce.
+//!   [`merge`](SuffStats::merge) and a flat view
+//!   ([`to_flat`](SuffStats::to_flat)), what threads and MPI ranks reduce;
+//! - data-parallel fits over shards held by several processes
+//!   ([`VgmmValidParams::fit_distributed`], [`SviGmmValidParams::fit_distributed`])
+//!   through one element-wise sum, [`Allreduce`], per step.
 //!
 //! ```no_run
 //! # fn main() -> elbo_classic::Result<()> {
@@ -33,6 +37,7 @@
 //! scikit-learn's `mixture/_bayesian_mixture.py` and `_gaussian_mixture.py`
 //! (defaults of the priors, the CAVI loop shape).
 
+mod distributed;
 mod em;
 mod kernel;
 mod linalg;
@@ -41,6 +46,7 @@ mod stats;
 mod svi;
 mod vgmm;
 
+pub use distributed::{Allreduce, Layout, Local, check_shard, gather_rows};
 pub use em::{EmGmm, EmGmmFit, EmGmmParams, EmGmmValidParams};
 pub use stats::SuffStats;
 pub use svi::{CsvChunks, SviGmm, SviGmmParams, SviGmmValidParams};

@@ -210,6 +210,78 @@ impl SuffStats {
         out
     }
 
+    /// The length of the flat view of K components in D dimensions:
+    /// K (N_k) + K·D (Σ r (x − c)) + K·D² (Σ r (x − c)(x − c)ᵀ) + 3 scalars.
+    pub fn flat_len(k: usize, d: usize) -> usize {
+        k + k * d + k * d * d + 3
+    }
+
+    /// Every sum in one contiguous buffer, in the order
+    /// `[N_k | Σ r (x − c) | Σ r (x − c)(x − c)ᵀ | Σ r ln r | Σ ln Σ ρ | n_points]`
+    /// (row-major, length [`flat_len`](Self::flat_len)): what a distributed
+    /// run sums across processes, one allreduce per iteration. The
+    /// reference points c_k are not in it: every process must use the same
+    /// (the current m_k, which all processes hold). Everything the M-step
+    /// (PRML 10.58–10.63) and the bound (10.70–10.77) read from the data is
+    /// in this buffer.
+    pub fn to_flat(&self) -> Vec<f64> {
+        let mut v = Vec::with_capacity(Self::flat_len(self.n_components(), self.dim()));
+        v.extend(self.nk.iter());
+        v.extend(self.sx.iter());
+        v.extend(self.sxx.iter());
+        v.extend([self.sum_r_ln_r, self.log_norm, self.n_points]);
+        v
+    }
+
+    /// The statistics about `center` (K × D) from a buffer laid out as
+    /// [`to_flat`](Self::to_flat) writes it (e.g. after summing the
+    /// buffers of every process).
+    ///
+    /// # Errors
+    /// [`elbo_core::Error::Shape`] when `flat` is not [`flat_len`](Self::flat_len)(K, D) long.
+    pub fn from_flat(center: Array2<f64>, flat: &[f64]) -> Result<Self> {
+        let (k, d) = center.dim();
+        if flat.len() != Self::flat_len(k, d) {
+            return Err(CoreError::Shape(format!(
+                "a flat buffer of {} numbers for K = {k}, D = {d} (expected {})",
+                flat.len(),
+                Self::flat_len(k, d)
+            ))
+            .into());
+        }
+        let (nk, rest) = flat.split_at(k);
+        let (sx, rest) = rest.split_at(k * d);
+        let (sxx, rest) = rest.split_at(k * d * d);
+        // The lengths were checked above, so the shapes fit.
+        Ok(Self {
+            nk: Array1::from(nk.to_vec()),
+            sx: Array2::from_shape_vec((k, d), sx.to_vec()).expect("K×D"),
+            sxx: Array3::from_shape_vec((k, d, d), sxx.to_vec()).expect("K×D×D"),
+            sum_r_ln_r: rest[0],
+            log_norm: rest[1],
+            n_points: rest[2],
+            center,
+        })
+    }
+
+    /// Sum these statistics over the processes of a distributed run in
+    /// place (one allreduce of [`to_flat`](Self::to_flat); nothing with one
+    /// process). Every process must hold statistics about the same
+    /// reference points.
+    ///
+    /// # Errors
+    /// Another process reported a failure in the same collective (see
+    /// [`Allreduce`](super::Allreduce)).
+    pub fn allreduce(&mut self, red: &dyn super::Allreduce) -> Result<()> {
+        if red.size() == 1 {
+            return Ok(());
+        }
+        let mut buf = self.to_flat();
+        super::distributed::sum_checked(red, &mut buf, Ok(()))?;
+        *self = Self::from_flat(self.center.clone(), &buf)?;
+        Ok(())
+    }
+
     /// PRML (10.52) / (9.24): x̄_k = (1/N_k) Σ_n r_nk x_n (c_k where N_k = 0).
     pub fn means(&self) -> Array2<f64> {
         let mut m = self.center.clone();
@@ -288,5 +360,45 @@ mod tests {
             assert!((u - v).abs() <= 1e-6 * v.abs().max(1.0), "{u} vs {v}");
         }
         assert!(SuffStats::from_responsibilities(x.view(), r.t(), c0.view()).is_err());
+    }
+
+    #[test]
+    fn flat_view_round_trips_and_sums_of_flats_are_merges() {
+        let x = array![[1.0, 2.0], [3.0, -1.0], [0.5, 0.5], [4.0, 1.0]];
+        let r = array![[0.2, 0.8], [1.0, 0.0], [0.5, 0.5], [0.1, 0.9]];
+        let c = array![[0.5, 0.0], [1.0, 1.0]];
+        let whole = SuffStats::from_responsibilities(x.view(), r.view(), c.view()).unwrap();
+        let flat = whole.to_flat();
+        assert_eq!(flat.len(), SuffStats::flat_len(2, 2));
+        assert_eq!(flat.len(), 2 + 4 + 8 + 3);
+        assert_eq!(SuffStats::from_flat(c.clone(), &flat).unwrap(), whole);
+        let a = SuffStats::from_responsibilities(
+            x.slice(ndarray::s![..1, ..]),
+            r.slice(ndarray::s![..1, ..]),
+            c.view(),
+        )
+        .unwrap();
+        let b = SuffStats::from_responsibilities(
+            x.slice(ndarray::s![1.., ..]),
+            r.slice(ndarray::s![1.., ..]),
+            c.view(),
+        )
+        .unwrap();
+        let summed: Vec<f64> = a
+            .to_flat()
+            .iter()
+            .zip(b.to_flat())
+            .map(|(u, v)| u + v)
+            .collect();
+        let s = SuffStats::from_flat(c.clone(), &summed).unwrap();
+        assert_eq!(s.n_points, 4.0);
+        // N_1 = 0.2 + 1 + 0.5 + 0.1; Σ r ln r of row 1 = 0.2 ln 0.2 + 0.8 ln 0.8.
+        assert!((s.nk[0] - 1.8).abs() < 1e-15);
+        let r_ln_r: f64 = r.iter().filter(|&&v| v > 0.0).map(|&v| v * v.ln()).sum();
+        assert!((s.sum_r_ln_r - r_ln_r).abs() < 1e-12);
+        for (u, v) in s.to_flat().iter().zip(&flat) {
+            assert!((u - v).abs() <= 1e-12 * v.abs().max(1.0), "{u} vs {v}");
+        }
+        assert!(SuffStats::from_flat(c, &flat[1..]).is_err());
     }
 }

@@ -28,6 +28,7 @@ use ndarray::{Array1, Array2, Array3, ArrayView2, Axis};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::distributed::{self, Allreduce, Layout, Local};
 use super::kernel::e_step;
 use super::stats::SuffStats;
 use super::vgmm::{GmmPrior, Posterior, VgmmParams, VgmmValidParams, WeightPosterior, kl_globals};
@@ -181,18 +182,64 @@ impl SviGmmValidParams {
     /// all of `x` (as [`Vgmm`](super::Vgmm)), N = the rows of `x` unless set.
     pub fn fit(&self, x: ArrayView2<f64>) -> Result<SviGmm> {
         let prior = self.model.resolve_prior(x)?;
+        self.fit_core(prior, x, &Layout::single(x.nrows()), &Local)
+    }
+
+    /// [`fit`](Self::fit) on data spread over several processes: `x` is
+    /// this process's shard, laid out as `layout`, and `red` sums across
+    /// the processes. Collective. Every process draws the same permutation
+    /// of the N global row indices (from the seed), so the minibatches are
+    /// those of the single-process fit of the rows in the layout's global
+    /// order; each process runs the E-step on its part of a minibatch and
+    /// the statistics are summed (one allreduce per step). The first
+    /// minibatch, which k-means++ initialises from, is gathered on every
+    /// process (|B| × D numbers, once). The result equals the
+    /// single-process fit up to the rounding of the order of the sums.
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit), on every process.
+    pub fn fit_distributed(
+        &self,
+        x: ArrayView2<f64>,
+        layout: &Layout,
+        red: &dyn Allreduce,
+    ) -> Result<SviGmm> {
+        let prior = self.model.resolve_prior_distributed(x, layout, red)?;
+        self.fit_core(prior, x, layout, red)
+    }
+
+    /// The epochs of minibatch steps, for one process or many.
+    fn fit_core(
+        &self,
+        prior: GmmPrior,
+        x: ArrayView2<f64>,
+        layout: &Layout,
+        red: &dyn Allreduce,
+    ) -> Result<SviGmm> {
         let mut m = self.start();
         m.prior = Some(prior);
+        let n = layout.n_global();
         if m.n_total.is_none() {
-            m.n_total = Some(x.nrows() as f64);
+            m.n_total = Some(n as f64);
         }
-        let n = x.nrows();
         let mut idx: Vec<usize> = (0..n).collect();
         for _ in 0..self.p.epochs {
             idx.shuffle(&mut m.rng);
             for b in idx.chunks(self.p.batch_size) {
-                let batch = x.select(Axis(0), b);
-                m.partial_fit(batch.view())?;
+                if m.post.is_none() {
+                    let batch = distributed::gather_rows(x, layout, b, red)?;
+                    m.partial_fit(batch.view())?;
+                    continue;
+                }
+                let mine: Vec<usize> = if red.size() == 1 {
+                    b.to_vec()
+                } else {
+                    b.iter().filter_map(|&g| layout.local_index(g)).collect()
+                };
+                let part = x.select(Axis(0), &mine);
+                let mut local = m.local_stats(part.view())?;
+                local.allreduce(red)?;
+                m.natural_step(local, b.len())?;
             }
         }
         Ok(m)
@@ -292,13 +339,28 @@ impl SviGmm {
             self.stats = Some(st);
             self.prior = Some(prior);
         }
+        let local = self.local_stats(batch)?;
+        self.natural_step(local, batch.nrows())
+    }
+
+    /// The statistics of `part` (all or part of a minibatch) under the
+    /// current globals (PRML 10.46–10.53).
+    fn local_stats(&self, part: ArrayView2<f64>) -> Result<SuffStats> {
+        let (prior, post) = self.state()?;
+        check_points(part, prior.dim())?;
+        Ok(e_step(part, &post.components(prior), None))
+    }
+
+    /// One natural-gradient step from the statistics `local` of a whole
+    /// minibatch of `batch_rows` points: λ̂ from the statistics scaled by
+    /// N/|B| (Hoffman et al. eq. 33), λ ← (1 − ρ_t) λ + ρ_t λ̂ (eqs 26, 36).
+    fn natural_step(&mut self, local: SuffStats, batch_rows: usize) -> Result<()> {
+        let n_total = self.n_total.unwrap_or(batch_rows as f64);
         let (Some(prior), Some(post), Some(stats)) = (&self.prior, &mut self.post, &mut self.stats)
         else {
-            unreachable!("initialised just above");
+            unreachable!("the globals are initialised before the first step");
         };
-        check_points(batch, prior.dim())?;
-        let scale = n_total / batch.nrows() as f64;
-        let local = e_step(batch, &post.components(prior), None);
+        let scale = n_total / batch_rows as f64;
         // A noisy estimate of the bound at the current globals (collapsed
         // form: Σ_n ln Σ_k ρ_nk scaled to N, minus the KL of the globals).
         let estimate = scale * local.log_norm - kl_globals(prior, post);

@@ -3,14 +3,13 @@
 
 use ndarray::{Array1, Array2, Array3, ArrayView2};
 
+use super::super::distributed::{self, Allreduce, Layout, Local};
 use super::super::kernel::e_step;
-use super::super::stats::SuffStats;
 use super::super::{check_points, predictive};
 use super::bound::{BoundTerms, bound_terms};
 use super::params::VgmmValidParams;
 use super::posterior::{GmmPrior, Posterior, WeightPosterior};
 use crate::Result;
-use crate::kmeans::kmeans;
 use elbo_core::{BoundMonitor, Status};
 
 /// One restart of CAVI in progress: the state after the initial M-step or
@@ -19,6 +18,8 @@ use elbo_core::{BoundMonitor, Status};
 #[derive(Debug, Clone)]
 pub struct VgmmState<'a> {
     x: ArrayView2<'a, f64>,
+    /// The sum over processes (the identity for one process).
+    red: &'a dyn Allreduce,
     prior: GmmPrior,
     post: Posterior,
     terms: BoundTerms,
@@ -30,22 +31,28 @@ pub struct VgmmState<'a> {
 }
 
 impl<'a> VgmmState<'a> {
+    /// Collective when distributed: `x` is this process's shard of the
+    /// rows laid out as `layout`; with [`Local`] and [`Layout::single`] the
+    /// single-process fit.
     pub(crate) fn new(
         p: &VgmmValidParams,
         prior: GmmPrior,
         x: ArrayView2<'a, f64>,
+        layout: &Layout,
+        red: &'a dyn Allreduce,
         restart: u64,
     ) -> Result<Self> {
         let mut rng = elbo_core::rng::seeded(p.seed().wrapping_add(restart));
-        let km = kmeans(x, p.k(), p.init_iter(), &mut rng)?;
+        let (centers, labels) =
+            distributed::kmeans(x, layout, p.k(), p.init_iter(), &mut rng, red)?;
         // Initial q(Z): the k-means labels as hard responsibilities, then
         // the M-step (scikit-learn's `init_params="kmeans"`).
-        let labels = km.labels.to_vec();
-        let stats = SuffStats::from_labels(x, &labels, km.centers);
+        let stats = distributed::label_stats(x, &labels, centers, red)?;
         let post = Posterior::update(&prior, &stats)?;
         let terms = bound_terms(&prior, &post, &stats);
         Ok(Self {
             x,
+            red,
             prior,
             post,
             terms,
@@ -63,7 +70,8 @@ impl<'a> VgmmState<'a> {
     /// (10.70–10.77), which is returned. The bound never decreases: a
     /// decrease beyond 1e-9 relative is an error (a bug).
     pub fn step(&mut self) -> Result<f64> {
-        let stats = e_step(self.x, &self.post.components(&self.prior), None);
+        let mut stats = e_step(self.x, &self.post.components(&self.prior), None);
+        stats.allreduce(self.red)?;
         self.post = Posterior::update(&self.prior, &stats)?;
         self.terms = bound_terms(&self.prior, &self.post, &stats);
         let bound = self.terms.total();
@@ -118,7 +126,7 @@ impl<'a> VgmmState<'a> {
         self.post.weights.expected()
     }
 
-    /// Finish: one last E-step for r_nk under the final q(π, μ, Λ).
+    /// Finish: one last E-step for r_nk (this process's rows) under the final q(π, μ, Λ).
     pub(crate) fn into_fit(self, restart_bounds: Vec<f64>) -> VgmmFit {
         let (n, k) = (self.x.nrows(), self.post.n_components());
         let mut r = Array2::zeros((n, k));
@@ -146,10 +154,22 @@ pub(crate) fn fit_impl(
     on_iter: &mut dyn FnMut(usize, usize, f64),
 ) -> Result<VgmmFit> {
     let prior = p.resolve_prior(x)?;
+    fit_core(p, prior, x, &Layout::single(x.nrows()), &Local, on_iter)
+}
+
+/// The restarts and the CAVI loop, for one process or many.
+pub(crate) fn fit_core<'a>(
+    p: &VgmmValidParams,
+    prior: GmmPrior,
+    x: ArrayView2<'a, f64>,
+    layout: &Layout,
+    red: &'a dyn Allreduce,
+    on_iter: &mut dyn FnMut(usize, usize, f64),
+) -> Result<VgmmFit> {
     let mut best: Option<VgmmState> = None;
     let mut bounds = Vec::with_capacity(p.n_init());
     for restart in 0..p.n_init() as u64 {
-        let mut st = VgmmState::new(p, prior.clone(), x, restart)?;
+        let mut st = VgmmState::new(p, prior.clone(), x, layout, red, restart)?;
         while !st.done() {
             let bound = st.step()?;
             on_iter(restart as usize, st.n_iter(), bound);

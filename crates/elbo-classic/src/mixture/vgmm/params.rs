@@ -4,9 +4,10 @@
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::super::distributed::{self, Allreduce, Layout, Local};
 use super::super::linalg::{cholesky, spd_inverse_from_chol};
 use super::super::{CovarianceType, Prior, check_data};
-use super::fit::{VgmmFit, VgmmState, fit_impl};
+use super::fit::{VgmmFit, VgmmState, fit_core, fit_impl};
 use super::posterior::GmmPrior;
 use crate::Result;
 use elbo_core::Error as CoreError;
@@ -259,7 +260,65 @@ impl VgmmValidParams {
     /// iteration at a time with [`VgmmState::step`].
     pub fn init<'a>(&self, x: ArrayView2<'a, f64>, restart: u64) -> Result<VgmmState<'a>> {
         let prior = self.resolve_prior(x)?;
-        VgmmState::new(self, prior, x, restart)
+        VgmmState::new(self, prior, x, &Layout::single(x.nrows()), &Local, restart)
+    }
+
+    /// [`fit_with`](Self::fit_with) on data spread over several processes:
+    /// `x` is this process's shard, laid out as `layout` (built with
+    /// [`Layout::gather`]), and `red` sums across the processes. Collective:
+    /// every process calls it with the same parameters. The result equals
+    /// the single-process fit of the rows concatenated in the layout's
+    /// global order with the same seed (the same k-means++ draws and
+    /// sums, up to the rounding of their order), bound for bound;
+    /// [`VgmmFit::r_nk`] holds this process's rows only. The default m₀ and
+    /// W₀ come from the moments of all rows.
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit), on every process: a process whose shard is
+    /// bad (non-finite values, another dimension) reports it and the others
+    /// report that a process failed.
+    pub fn fit_distributed<'a>(
+        &self,
+        x: ArrayView2<'a, f64>,
+        layout: &Layout,
+        red: &'a dyn Allreduce,
+        mut on_iter: impl FnMut(usize, usize, f64),
+    ) -> Result<VgmmFit> {
+        let prior = self.resolve_prior_distributed(x, layout, red)?;
+        fit_core(self, prior, x, layout, red, &mut on_iter)
+    }
+
+    /// [`resolve_prior`](Self::resolve_prior) over the shards of every
+    /// process (collective; checks the shards first with
+    /// [`check_shard`](super::super::check_shard)): m₀ and W₀ from the
+    /// summed moments of all rows.
+    pub fn resolve_prior_distributed(
+        &self,
+        x: ArrayView2<f64>,
+        layout: &Layout,
+        red: &dyn Allreduce,
+    ) -> Result<GmmPrior> {
+        distributed::check_shard(x, self.0.k, layout, red)?;
+        let p = &self.0;
+        let d = x.ncols();
+        let (mean, scatter, n) = distributed::moments(x, layout, red)?;
+        let m0 = match &p.m0 {
+            Some(m0) if m0.len() != d => {
+                return Err(CoreError::Shape(format!(
+                    "m0 has {} entries, the data have D = {d}",
+                    m0.len()
+                ))
+                .into());
+            }
+            Some(m0) => m0.clone(),
+            None => mean.clone(),
+        };
+        let w0 = match &p.w0 {
+            Some(w0) => w0.clone(),
+            None => w0_from_moments(&mean, &scatter, n, p.covariance)?,
+        };
+        let nu0 = p.nu0.unwrap_or(d as f64);
+        GmmPrior::new(p.prior, p.beta0, m0, w0, nu0, p.covariance)
     }
 
     /// The prior with the defaults taken from `x` (checks the data first).
@@ -299,6 +358,35 @@ pub(crate) fn default_w0(x: ArrayView2<f64>, covariance: CovarianceType) -> Resu
         .mean_axis(Axis(0))
         .ok_or_else(|| CoreError::Data("no rows".into()))?;
     let var = x.var_axis(Axis(0), 0.0);
+    check_no_constant(&mean, &var)?;
+    match covariance {
+        CovarianceType::Diag => Ok(Array2::from_diag(&var.mapv(|v| 1.0 / v))),
+        CovarianceType::Full => {
+            let xc = &x - &mean;
+            full_w0(xc.t().dot(&xc), n, d)
+        }
+    }
+}
+
+/// [`default_w0`] from the column means, the scatter matrix
+/// Σ (x − x̄)(x − x̄)ᵀ and N (a distributed run's summed moments).
+pub(crate) fn w0_from_moments(
+    mean: &Array1<f64>,
+    scatter: &Array2<f64>,
+    n: usize,
+    covariance: CovarianceType,
+) -> Result<Array2<f64>> {
+    let d = mean.len();
+    let var = scatter.diag().mapv(|v| v / n as f64);
+    check_no_constant(mean, &var)?;
+    match covariance {
+        CovarianceType::Diag => Ok(Array2::from_diag(&var.mapv(|v| 1.0 / v))),
+        CovarianceType::Full => full_w0(scatter.clone(), n, d),
+    }
+}
+
+fn check_no_constant(mean: &Array1<f64>, var: &Array1<f64>) -> Result<()> {
+    let d = mean.len();
     if let Some(j) = (0..d).find(|&j| super::super::is_constant(var[j], mean[j])) {
         return Err(CoreError::Data(format!(
             "column {} is constant (value {}): the default Wishart scale W0 = cov(X)^-1 does not exist; \
@@ -308,23 +396,22 @@ pub(crate) fn default_w0(x: ArrayView2<f64>, covariance: CovarianceType) -> Resu
         ))
         .into());
     }
-    match covariance {
-        CovarianceType::Diag => Ok(Array2::from_diag(&var.mapv(|v| 1.0 / v))),
-        CovarianceType::Full => {
-            if n < 2 {
-                return Err(CoreError::Data(
-                    "one point has no covariance to take W0 from; set W0 with `with_w0`".into(),
-                )
-                .into());
-            }
-            let xc = &x - &mean;
-            let cov = xc.t().dot(&xc) / (n as f64 - 1.0);
-            let c: Vec<f64> = cov.iter().copied().collect();
-            let l = cholesky(&c, d).ok_or(CoreError::NotPositiveDefinite {
-                what: "the covariance of the data (the default W0^-1)",
-                hint: "some columns are linear combinations of others; remove them or set W0 with `with_w0`",
-            })?;
-            Ok(Array2::from_shape_vec((d, d), spd_inverse_from_chol(&l, d)).expect("D×D"))
-        }
+    Ok(())
+}
+
+/// W₀ = (scatter / (N − 1))⁻¹ (`np.cov`'s divisor).
+fn full_w0(scatter: Array2<f64>, n: usize, d: usize) -> Result<Array2<f64>> {
+    if n < 2 {
+        return Err(CoreError::Data(
+            "one point has no covariance to take W0 from; set W0 with `with_w0`".into(),
+        )
+        .into());
     }
+    let cov = scatter / (n as f64 - 1.0);
+    let c: Vec<f64> = cov.iter().copied().collect();
+    let l = cholesky(&c, d).ok_or(CoreError::NotPositiveDefinite {
+        what: "the covariance of the data (the default W0^-1)",
+        hint: "some columns are linear combinations of others; remove them or set W0 with `with_w0`",
+    })?;
+    Ok(Array2::from_shape_vec((d, d), spd_inverse_from_chol(&l, d)).expect("D×D"))
 }
