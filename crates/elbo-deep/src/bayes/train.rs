@@ -1,0 +1,331 @@
+//! The training loop on in-memory data (STYLE §8: loss = −ELBO → backward →
+//! `GradientsParams` → `optim.step`), and prediction by sampling weights.
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::net::{BayesMlp, KlWeighting, Likelihood, Sampling};
+use super::prior::{Prior, tensor_vec};
+use crate::{Error, Result};
+
+/// How a network is fitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitConfig {
+    /// Examples per minibatch.
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Weight draws per step (S in the minibatch objective).
+    pub samples: usize,
+    /// How weights are drawn ([`Sampling::Mean`] = a plain network).
+    pub sampling: Sampling,
+    /// π_i of the KL in minibatch i (ignored when `bayes` is false).
+    pub kl_weighting: KlWeighting,
+    /// Whether the KL term is in the objective (false: maximum likelihood).
+    pub bayes: bool,
+    /// Dropout probability of hidden units (plain networks only).
+    pub dropout: Option<f64>,
+    /// Seed of the minibatch order.
+    pub seed: u64,
+}
+
+impl FitConfig {
+    /// Bayes by Backprop: batch 128, lr 1e-3, one sample, local
+    /// reparameterisation, uniform KL weights.
+    pub fn bbb() -> Self {
+        Self {
+            batch_size: 128,
+            lr: 1e-3,
+            samples: 1,
+            sampling: Sampling::Local,
+            kl_weighting: KlWeighting::Uniform,
+            bayes: true,
+            dropout: None,
+            seed: 0,
+        }
+    }
+
+    /// A plain network fitted by maximum likelihood (with optional dropout).
+    pub fn plain(dropout: Option<f64>) -> Self {
+        Self {
+            sampling: Sampling::Mean,
+            bayes: false,
+            dropout,
+            ..Self::bbb()
+        }
+    }
+
+    /// Check batch ≥ 1, samples ≥ 1, lr > 0, dropout in [0, 1).
+    pub fn check(&self) -> Result<()> {
+        if self.batch_size == 0 {
+            return Err(Error::invalid("batch size", 0, ">= 1"));
+        }
+        if self.samples == 0 {
+            return Err(Error::invalid("samples", 0, ">= 1"));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(Error::invalid("learning rate", self.lr, "finite and > 0"));
+        }
+        if let Some(p) = self.dropout
+            && !(0.0..1.0).contains(&p)
+        {
+            return Err(Error::invalid("dropout", p, "in [0, 1)"));
+        }
+        Ok(())
+    }
+}
+
+/// What one epoch measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochStats {
+    /// −Σ_i F_i over the epoch's minibatches: an unbiased estimate of the
+    /// bound (Blundell et al. 2015 eq. (9), Σ π_i = 1); for a plain
+    /// network the log-likelihood.
+    pub bound: f64,
+    /// The KL at the last step.
+    pub kl: f64,
+    /// Mean negative log-likelihood per example.
+    pub nll_per_example: f64,
+}
+
+/// A network, its optimiser and its minibatch order.
+pub struct Trainer {
+    /// The network being fitted (on an autodiff device).
+    pub net: BayesMlp,
+    /// The prior P(w).
+    pub prior: Prior,
+    /// The likelihood.
+    pub likelihood: Likelihood,
+    /// How it is fitted.
+    pub config: FitConfig,
+    optim: ModuleOptimizer,
+    rng: StdRng,
+    steps: usize,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("config", &self.config)
+            .field("steps", &self.steps)
+            .finish()
+    }
+}
+
+impl Trainer {
+    /// A trainer for `net` (which must live on an autodiff device).
+    pub fn new(
+        net: BayesMlp,
+        prior: Prior,
+        likelihood: Likelihood,
+        config: FitConfig,
+    ) -> Result<Self> {
+        config.check()?;
+        prior.check()?;
+        let rng = StdRng::seed_from_u64(config.seed);
+        Ok(Self {
+            net,
+            prior,
+            likelihood,
+            optim: AdamConfig::new().with_epsilon(1e-8).init(),
+            rng,
+            config,
+            steps: 0,
+        })
+    }
+
+    /// Optimiser steps taken.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// One gradient step on the minibatch (x, y) with KL weight π_i; returns
+    /// (F_i, KL, NLL) as numbers.
+    pub fn step(&mut self, x: Tensor<2>, y: Tensor<2>, kl_weight: f64) -> Result<(f64, f64, f64)> {
+        let c = &self.config;
+        let parts = if c.bayes {
+            self.net.loss(
+                x,
+                y,
+                &self.prior,
+                self.likelihood,
+                c.sampling,
+                c.samples,
+                kl_weight,
+            )
+        } else {
+            let (f, _) = self.net.forward(x, Sampling::Mean, c.dropout);
+            let nll = self.net.nll(f, y, self.likelihood);
+            super::net::LossParts {
+                loss: nll.clone(),
+                kl: nll.zeros_like(),
+                nll,
+            }
+        };
+        let loss_v: f64 = parts.loss.clone().into_scalar::<f32>() as f64;
+        if !loss_v.is_finite() {
+            return Err(Error::NonFinite {
+                what: "loss",
+                value: loss_v,
+                at: format!("step {}", self.steps + 1),
+            });
+        }
+        let kl_v = parts.kl.detach().into_scalar::<f32>() as f64;
+        let nll_v = parts.nll.detach().into_scalar::<f32>() as f64;
+        let grads = GradientsParams::from_grads(parts.loss.backward(), &self.net);
+        self.net = self.optim.step(self.config.lr, self.net.clone(), grads);
+        self.steps += 1;
+        Ok((loss_v, kl_v, nll_v))
+    }
+
+    /// One pass over (x, y) in a fresh seeded order, minibatch i weighting
+    /// the KL by π_i ([`KlWeighting`]). A last partial batch is used.
+    ///
+    /// # Shapes
+    /// x `[n, d_input]`, y `[n, d_output]`.
+    pub fn epoch(&mut self, x: &Tensor<2>, y: &Tensor<2>) -> Result<EpochStats> {
+        let [n, _] = x.dims();
+        if n == 0 {
+            return Err(Error::Shape("no training examples".into()));
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut self.rng);
+        let b = self.config.batch_size.min(n);
+        let m = n.div_ceil(b);
+        let device = x.device();
+        let (mut f_sum, mut nll_sum, mut kl_last) = (0.0, 0.0, 0.0);
+        for (i, chunk) in order.chunks(b).enumerate() {
+            let idx = index_tensor(chunk, &device);
+            let xb = x.clone().select(0, idx.clone());
+            let yb = y.clone().select(0, idx);
+            let w = self.config.kl_weighting.weight(i + 1, m);
+            let (f, kl, nll) = self.step(xb, yb, w)?;
+            f_sum += f;
+            nll_sum += nll;
+            kl_last = kl;
+        }
+        Ok(EpochStats {
+            bound: -f_sum,
+            kl: kl_last,
+            nll_per_example: nll_sum / n as f64,
+        })
+    }
+}
+
+/// Row indices as an Int tensor.
+pub fn index_tensor(idx: &[usize], device: &Device) -> Tensor<1, Int> {
+    let v: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
+    Tensor::from_data(TensorData::new(v, [idx.len()]), device)
+}
+
+/// A row-major f32 matrix as a tensor.
+///
+/// # Panics
+/// When `data.len() != rows·cols` (a caller bug).
+#[track_caller]
+pub fn matrix(data: Vec<f32>, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
+    assert_eq!(
+        data.len(),
+        rows * cols,
+        "matrix: {rows}x{cols} needs {} values",
+        rows * cols
+    );
+    Tensor::from_data(TensorData::new(data, [rows, cols]), device)
+}
+
+/// One-hot rows for class labels `0..k`.
+pub fn one_hot(labels: &[u8], k: usize, device: &Device) -> Tensor<2> {
+    let mut v = vec![0f32; labels.len() * k];
+    for (i, &c) in labels.iter().enumerate() {
+        v[i * k + (c as usize).min(k - 1)] = 1.0;
+    }
+    matrix(v, labels.len(), k, device)
+}
+
+/// `n` forward passes of `net` (use `net.valid()` for no autodiff) on x,
+/// each with fresh weights (or the means, for [`Sampling::Mean`]), as host
+/// row-major `[batch·d_output]` vectors; x is processed in chunks of
+/// `chunk` rows.
+pub fn predict_samples(
+    net: &BayesMlp,
+    x: &Tensor<2>,
+    n: usize,
+    sampling: Sampling,
+    chunk: usize,
+) -> Vec<Vec<f32>> {
+    let [rows, _] = x.dims();
+    let chunk = chunk.max(1);
+    (0..n.max(1))
+        .map(|_| {
+            let mut out = Vec::new();
+            let mut start = 0;
+            while start < rows {
+                let end = (start + chunk).min(rows);
+                let xb = x.clone().slice(start..end);
+                let (f, _) = net.forward(xb, sampling, None);
+                out.extend(tensor_vec(&f));
+                start = end;
+            }
+            out
+        })
+        .collect()
+}
+
+/// The predictive class probabilities (1/S) Σ_s softmax f(x; w⁽ˢ⁾)
+/// (Blundell et al. 2015 eq. (4), by Monte Carlo), `[batch·k]` row-major.
+pub fn predictive_probs(
+    net: &BayesMlp,
+    x: &Tensor<2>,
+    samples: usize,
+    sampling: Sampling,
+    chunk: usize,
+) -> Vec<f32> {
+    let [rows, _] = x.dims();
+    let chunk = chunk.max(1);
+    let s = if sampling == Sampling::Mean {
+        1
+    } else {
+        samples.max(1)
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < rows {
+        let end = (start + chunk).min(rows);
+        let xb = x.clone().slice(start..end);
+        let mut acc: Option<Tensor<2>> = None;
+        for _ in 0..s {
+            let (f, _) = net.forward(xb.clone(), sampling, None);
+            let p = burn::tensor::activation::softmax(f, 1);
+            acc = Some(match acc {
+                Some(a) => a + p,
+                None => p,
+            });
+        }
+        if let Some(a) = acc {
+            out.extend(tensor_vec(&a.div_scalar(s as f64)));
+        }
+        start = end;
+    }
+    out
+}
+
+/// Save a network's parameters (burnpack) to `path`.
+pub fn save(net: &BayesMlp, path: &std::path::Path) -> Result<()> {
+    net.clone().save_file(path).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        problem: format!("{e:?}"),
+    })
+}
+
+/// Load parameters saved by [`save`] into a network of the same shape.
+pub fn load(net: BayesMlp, path: &std::path::Path) -> Result<BayesMlp> {
+    net.try_load_file(path).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        problem: format!("{e:?}"),
+    })
+}
