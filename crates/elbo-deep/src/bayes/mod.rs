@@ -24,6 +24,8 @@ mod net;
 mod prior;
 pub mod train;
 
+/// burn's tensor and device types, for callers without a burn dependency.
+pub use burn::tensor::{Device, Tensor};
 pub use linear::{BayesLinear, BayesLinearConfig, LayerDiag, WeightSample, softplus};
 pub use net::{BayesMlp, BayesMlpConfig, KlWeighting, Likelihood, LossParts, Sampling};
 pub use prior::{GaussianFactors, LayerPrior, Prior, ln_normal0, ln_scale_mixture};

@@ -155,6 +155,11 @@ pub struct LossParts {
 }
 
 impl BayesMlp {
+    /// The network without autodiff, for prediction (burn's `valid()`).
+    pub fn inference(&self) -> BayesMlp {
+        self.valid()
+    }
+
     /// Number of layers.
     pub fn depth(&self) -> usize {
         self.layers.len()
