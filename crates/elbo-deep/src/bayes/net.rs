@@ -160,6 +160,13 @@ impl BayesMlp {
         self.valid()
     }
 
+    /// σ = exp(ln σ) of [`Likelihood::GaussianLearnt`].
+    pub fn noise_sigma(&self) -> f64 {
+        super::prior::tensor_vec(&self.log_noise.val())
+            .first()
+            .map_or(f64::NAN, |&v| (v as f64).exp())
+    }
+
     /// Number of layers.
     pub fn depth(&self) -> usize {
         self.layers.len()

@@ -144,6 +144,24 @@ impl Trainer {
         self.steps
     }
 
+    /// One gradient step on a loss the caller built from `self.net` (a
+    /// masked likelihood, VIME's few-step update on new data); returns its
+    /// value.
+    pub fn step_loss(&mut self, loss: Tensor<1>) -> Result<f64> {
+        let v = loss.clone().into_scalar::<f32>() as f64;
+        if !v.is_finite() {
+            return Err(Error::NonFinite {
+                what: "loss",
+                value: v,
+                at: format!("step {}", self.steps + 1),
+            });
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
+        self.net = self.optim.step(self.config.lr, self.net.clone(), grads);
+        self.steps += 1;
+        Ok(v)
+    }
+
     /// One gradient step on the minibatch (x, y) with KL weight π_i; returns
     /// (F_i, KL, NLL) as numbers.
     pub fn step(&mut self, x: Tensor<2>, y: Tensor<2>, kl_weight: f64) -> Result<(f64, f64, f64)> {

@@ -11,7 +11,7 @@ use elbo_deep::bayes::{Device, Tensor};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Args, Experiment, KlKind, MODEL, PriorKind, SamplingKind};
+use super::{Args, KlKind, MODEL, PriorKind, SamplingKind};
 use crate::cmd::{RunMeta, check_range, default_out};
 use crate::output::RunId;
 use crate::progress::Progress;
@@ -265,11 +265,6 @@ pub fn entropies(p: &[f32], k: usize) -> Vec<f64> {
                 .sum::<f64>()
         })
         .collect()
-}
-
-/// Whether this experiment is `e`.
-pub fn is(args: &Args, e: Experiment) -> bool {
-    args.experiment == e
 }
 
 #[cfg(test)]
