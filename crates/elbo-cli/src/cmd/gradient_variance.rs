@@ -406,7 +406,7 @@ fn sweep_figure(
     for (i, (f, pts)) in sweep.iter().enumerate() {
         for param in 0..2 {
             panels.push(panel(
-                format!("{}", f.name()),
+                f.name().to_string(),
                 &x_label(f),
                 param,
                 pts,

@@ -425,13 +425,12 @@ impl ExactVariances {
             optimal_baseline: [0.0; 2],
             mean_cost: ef,
         };
-        let fisher = q.fisher();
-        for p in 0..2 {
+        for (p, fisher_p) in q.fisher().into_iter().enumerate() {
             let eta = q.expect(|x| f.value(x) * q.score(x)[p]);
             let f2s2 = q.expect(|x| (f.value(x) * q.score(x)[p]).powi(2));
             let fs2 = q.expect(|x| f.value(x) * q.score(x)[p].powi(2));
-            let var = |b: f64| (f2s2 - 2.0 * b * fs2 + b * b * fisher[p] - eta * eta).max(0.0);
-            let b_star = fs2 / fisher[p];
+            let var = |b: f64| (f2s2 - 2.0 * b * fs2 + b * b * fisher_p - eta * eta).max(0.0);
+            let b_star = fs2 / fisher_p;
             let h = |x: f64| f.derivative(x) * q.path_derivative(x)[p];
             let h_mean = q.expect(h);
             let h_var = q.expect(|x| (h(x) - h_mean).powi(2));
@@ -457,6 +456,9 @@ impl ExactVariances {
 
 #[cfg(test)]
 mod tests {
+    // Loops over the two parameters (μ, σ) index several arrays at once.
+    #![allow(clippy::needless_range_loop)]
+
     use super::super::gaussian::TestFunction;
     use super::*;
     use elbo_core::rng::seeded;

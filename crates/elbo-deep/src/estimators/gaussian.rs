@@ -283,6 +283,9 @@ impl FromStr for TestFunction {
 
 #[cfg(test)]
 mod tests {
+    // Loops over the two parameters (μ, σ) index several arrays at once.
+    #![allow(clippy::needless_range_loop)]
+
     use super::*;
 
     /// The closed-form gradients match central finite differences of the

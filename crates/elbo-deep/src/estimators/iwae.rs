@@ -173,6 +173,9 @@ pub fn estimate_bound<R: Rng + ?Sized>(
 
 #[cfg(test)]
 mod tests {
+    // Loops over the two parameters (μ, σ) index several arrays at once.
+    #![allow(clippy::needless_range_loop)]
+
     use super::*;
     use elbo_core::rng::seeded;
 
