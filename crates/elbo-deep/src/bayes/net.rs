@@ -292,6 +292,7 @@ impl BayesMlp {
     /// (Blundell et al. 2015 eq. (8)–(9)), S = `samples` ≥ 1 weight draws.
     /// With `kl_weight = 0` and [`Sampling::Mean`] it is the plain network's
     /// negative log-likelihood.
+    #[allow(clippy::too_many_arguments)]
     pub fn loss(
         &self,
         x: Tensor<2>,

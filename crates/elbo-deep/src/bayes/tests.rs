@@ -145,6 +145,7 @@ fn objective_gradients_match_finite_differences() {
         let f0 = scalar(objective(&net, &x, &y, &noise, &prior));
         let mut checked = 0;
         for (which, g) in [(0, &g_mu), (1, &g_rho)] {
+            #[allow(clippy::needless_range_loop)]
             for idx in 0..6 {
                 let up = scalar(objective(
                     &perturbed(&net, which, idx, h),
