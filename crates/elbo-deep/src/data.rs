@@ -212,6 +212,43 @@ pub fn digits() -> Result<ImageSet> {
     })
 }
 
+/// The embedded 8×8 digits drawn as MNIST draws its digits: each image
+/// resampled bilinearly to 20×20 and centred in a 28×28 frame. Handwritten
+/// digits unlike Fashion-MNIST's clothes: the out-of-distribution set when
+/// MNIST itself is not at hand.
+pub fn digits_mnist_style() -> Result<ImageSet> {
+    let d = digits()?;
+    const BOX: usize = 20;
+    const SIDE: usize = 28;
+    let pad = (SIDE - BOX) / 2;
+    let mut pixels = vec![0.0f32; d.len() * SIDE * SIDE];
+    for i in 0..d.len() {
+        let src = d.image(i);
+        let dst = &mut pixels[i * SIDE * SIDE..(i + 1) * SIDE * SIDE];
+        for r in 0..BOX {
+            // Pixel centres of the 20-grid mapped onto the 8-grid.
+            let y = ((r as f32 + 0.5) * 8.0 / BOX as f32 - 0.5).clamp(0.0, 7.0);
+            let (y0, fy) = (y.floor() as usize, y - y.floor());
+            let y1 = (y0 + 1).min(7);
+            for c in 0..BOX {
+                let x = ((c as f32 + 0.5) * 8.0 / BOX as f32 - 0.5).clamp(0.0, 7.0);
+                let (x0, fx) = (x.floor() as usize, x - x.floor());
+                let x1 = (x0 + 1).min(7);
+                let v = (1.0 - fy) * ((1.0 - fx) * src[y0 * 8 + x0] + fx * src[y0 * 8 + x1])
+                    + fy * ((1.0 - fx) * src[y1 * 8 + x0] + fx * src[y1 * 8 + x1]);
+                dst[(r + pad) * SIDE + c + pad] = v;
+            }
+        }
+    }
+    Ok(ImageSet {
+        name: "digits (28×28, MNIST-style)".into(),
+        pixels,
+        labels: d.labels,
+        rows: SIDE,
+        cols: SIDE,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +274,28 @@ mod tests {
         let mean_p = d.pixels.iter().sum::<f32>() / d.pixels.len() as f32;
         assert!(b.iter().all(|&v| v == 0.0 || v == 1.0));
         assert!((mean_b - mean_p).abs() < 2e-3, "{mean_b} vs {mean_p}");
+    }
+
+    #[test]
+    fn mnist_style_digits_keep_their_ink_inside_the_centre_box() {
+        let d = digits().unwrap();
+        let m = digits_mnist_style().unwrap();
+        assert_eq!((m.len(), m.rows, m.cols), (d.len(), 28, 28));
+        let img = m.image(0);
+        // The 4-pixel border is empty; the ink is there and in [0, 1].
+        for r in 0..28 {
+            for c in 0..28 {
+                if !(4..24).contains(&r) || !(4..24).contains(&c) {
+                    assert_eq!(img[r * 28 + c], 0.0);
+                }
+            }
+        }
+        assert!(m.pixels.iter().all(|&p| (0.0..=1.0).contains(&p)));
+        // Bilinear resampling keeps the mean grey level of the 8×8 image
+        // roughly (the box holds 400 of the 784 pixels).
+        let mean8 = d.image(0).iter().sum::<f32>() / 64.0;
+        let mean20 = img.iter().sum::<f32>() / 400.0;
+        assert!((mean8 - mean20).abs() < 0.05, "{mean8} vs {mean20}");
     }
 
     #[test]

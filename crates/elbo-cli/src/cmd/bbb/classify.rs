@@ -94,8 +94,8 @@ pub fn prepare(args: Args) -> anyhow::Result<Box<dyn Prepared>> {
     )?;
     let train = train.take(train_size);
     let test = test.take(test_size);
-    // The OOD set: a named MNIST directory, MNIST where Debian puts it, or
-    // the test images inverted.
+    // The OOD set: a named MNIST directory, MNIST at a conventional path, or
+    // the embedded digits in MNIST's layout.
     let mnist_dir = args
         .ood_data
         .clone()
@@ -106,9 +106,14 @@ pub fn prepare(args: Args) -> anyhow::Result<Box<dyn Prepared>> {
             (format!("MNIST test images ({})", d.display()), s)
         }
         None => {
-            let mut s = test.clone();
-            s.pixels.iter_mut().for_each(|p| *p = 1.0 - *p);
-            ("the test images inverted (1 - x)".to_string(), s)
+            // Handwritten digits against clothes: MNIST's role, drawn from
+            // the embedded UCI digits (8×8 resampled into MNIST's 28×28
+            // layout).
+            let s = data::digits_mnist_style()?.take(test.len());
+            (
+                "UCI digits resampled to MNIST's 28x28 layout (MNIST not at hand)".to_string(),
+                s,
+            )
         }
     };
     anyhow::ensure!(

@@ -159,7 +159,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub test_size: Option<usize>,
     /// classify: the out-of-distribution set, a directory of MNIST IDX files
-    /// [default: MNIST when found, else the test images inverted, 1 − x].
+    /// [default: MNIST when found, else the embedded UCI digits resampled to 28×28].
     #[arg(long, value_name = "DIR")]
     pub ood_data: Option<PathBuf>,
     /// tabular: the target column of a CSV (name or 0-based index, -1 = last).
