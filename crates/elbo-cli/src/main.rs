@@ -19,6 +19,7 @@ mod cli;
 mod cmd;
 mod config;
 mod dataset;
+mod distributed;
 mod metrics;
 mod output;
 mod plot;

@@ -47,7 +47,7 @@ use elbo_core::Error as CoreError;
 /// receives the same result, bit for bit (true of MPI's built-in sum on
 /// one kind of machine; the fits take identical decisions, such as
 /// convergence, on every process only because of it).
-pub trait Allreduce: std::fmt::Debug + Sync {
+pub trait Allreduce: std::fmt::Debug {
     /// This process's index, 0 ≤ rank < size.
     fn rank(&self) -> usize;
     /// The number of processes P ≥ 1.

@@ -126,6 +126,11 @@ pub trait Prepared {
     fn seed(&self) -> u64 {
         self.run().seed
     }
+    /// Whether this process writes the run's directory and summary (false
+    /// on the processes other than 0 of a distributed run).
+    fn writes_output(&self) -> bool {
+        true
+    }
 }
 
 /// What every prepared model run knows about itself, whatever the model.
@@ -168,6 +173,11 @@ pub fn default_out(model: &str, dataset: &str, seed: u64) -> PathBuf {
 
 /// Check the output directory, execute, write, print the summary.
 pub fn run_model(prepared: &dyn Prepared) -> anyhow::Result<()> {
+    if !prepared.writes_output() {
+        let mut progress = Progress::new(&prepared.label());
+        prepared.execute(&mut progress)?;
+        return Ok(());
+    }
     let out = prepared.out_dir();
     output::check_target(&out, prepared.id(), prepared.force())?;
     let run = {

@@ -19,6 +19,14 @@
 //! nothing that needs all rows in memory (`--test`, `--test-fraction`,
 //! `--label`, `--drop-constant`, `--compare-batch`, the bound on all rows,
 //! `fit.svg`) is available.
+//!
+//! `--distributed` (under `mpirun -n P`, with the `mpi` feature): each
+//! process reads its shard of `--data` (see [`crate::distributed`]), the
+//! columns are standardised with the global moments, every process draws
+//! the same permutation of the global row indices, and each step sums the
+//! statistics of each process's part of the minibatch
+//! (`SviGmmValidParams::fit_distributed`): the same steps as the
+//! single-process run on the concatenated rows with the same seed.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,8 +40,9 @@ use serde_json::json;
 use super::gmm::{self, DataArgs, PriorArgs, Rows};
 use super::{FigureFile, ModelRun, Prepared, RunMeta, check_range, fmt_num};
 use crate::dataset;
+use crate::distributed::{self, Comm, DistArgs, Fault, Shard};
 use crate::metrics::Metrics;
-use crate::output::RunId;
+use crate::output::{self, RunId};
 use crate::plot::{Figure, Layer, colour};
 use crate::progress::Progress;
 
@@ -77,6 +86,9 @@ pub struct Args {
     /// --test-fraction, --label, --drop-constant or --compare-batch.
     #[arg(long)]
     pub stream: bool,
+    /// Several processes (MPI).
+    #[command(flatten)]
+    pub dist: DistArgs,
 }
 
 /// Rows per chunk of the CLI's counting pass over a `--stream` file.
@@ -217,9 +229,39 @@ fn column_names(path: &Path, d: usize) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-/// A validated `svi-gmm` run.
+/// A validated `svi-gmm` run: on one process, or one process of many.
 #[derive(Debug)]
-pub struct Plan {
+pub enum Plan {
+    /// All rows in this process (or streamed).
+    Local(LocalPlan),
+    /// This process's shard of an MPI job (`--distributed`).
+    Distributed(DistPlan),
+}
+
+impl Prepared for Plan {
+    fn run(&self) -> &RunMeta {
+        match self {
+            Plan::Local(p) => p.run(),
+            Plan::Distributed(p) => &p.run,
+        }
+    }
+    fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
+        match self {
+            Plan::Local(p) => p.execute(progress),
+            Plan::Distributed(p) => p.execute(progress),
+        }
+    }
+    fn writes_output(&self) -> bool {
+        match self {
+            Plan::Local(_) => true,
+            Plan::Distributed(p) => p.comm.is_root(),
+        }
+    }
+}
+
+/// A validated single-process `svi-gmm` run.
+#[derive(Debug)]
+pub struct LocalPlan {
     spec: String,
     input: Input,
     k: usize,
@@ -228,8 +270,15 @@ pub struct Plan {
     run: RunMeta,
 }
 
-/// Validate the flags and load the data.
+/// Validate the flags and load the data (this process's shard with `--distributed`).
 pub fn prepare(args: Args) -> anyhow::Result<Plan> {
+    if args.dist.distributed {
+        return Ok(Plan::Distributed(prepare_distributed(args)?));
+    }
+    Ok(Plan::Local(prepare_local(args)?))
+}
+
+fn prepare_local(args: Args) -> anyhow::Result<LocalPlan> {
     let c = &args.data.common;
     let seed = c.seed();
     let spec = gmm::data_spec(&args.data);
@@ -330,7 +379,7 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
     }
     let id = RunId::new(MODEL, &spec, seed, &config);
     let dataset = spec.clone();
-    Ok(Plan {
+    Ok(LocalPlan {
         spec,
         input,
         k,
@@ -433,7 +482,7 @@ fn trace_figure(
     })
 }
 
-impl Plan {
+impl LocalPlan {
     /// `--stream`: fit the file chunk by chunk with `fit_csv`; the keys of
     /// the in-memory run that need no pass over all rows in memory.
     fn execute_stream(&self, s: &Stream, progress: &mut Progress) -> anyhow::Result<ModelRun> {
@@ -510,7 +559,7 @@ impl Plan {
     }
 }
 
-impl Prepared for Plan {
+impl Prepared for LocalPlan {
     fn run(&self) -> &RunMeta {
         &self.run
     }
@@ -651,6 +700,208 @@ impl Prepared for Plan {
             warnings: Vec::new(),
             split: rows.split.clone(),
             data_csv: rows.data_csv.clone(),
+            extra: Vec::new(),
+        })
+    }
+}
+
+// ------------------------------------------------------- distributed ---
+
+/// One process of a distributed `svi-gmm` run.
+#[derive(Debug)]
+pub struct DistPlan {
+    comm: Comm,
+    spec: String,
+    shard: Shard,
+    k: usize,
+    params: SviGmmValidParams,
+    run: RunMeta,
+}
+
+fn prepare_distributed(args: Args) -> anyhow::Result<DistPlan> {
+    let d = &args.data;
+    for (given, flag) in [
+        (args.stream, "--stream"),
+        (args.compare_batch, "--compare-batch"),
+        (d.test.is_some(), "--test"),
+        (d.test_fraction.is_some_and(|f| f > 0.0), "--test-fraction"),
+        (d.drop_constant, "--drop-constant"),
+    ] {
+        ensure!(
+            !given,
+            "--distributed cannot be used with {flag} (not supported across processes yet)"
+        );
+    }
+    let c = &d.common;
+    let seed = c.seed();
+    let spec = gmm::data_spec(d);
+    let k = gmm::check_k(d.k.unwrap_or(DEFAULT_K))?;
+    let prior = args.prior.resolve()?;
+    let batch_size = args.batch_size.unwrap_or(1000);
+    ensure!(
+        batch_size >= 1,
+        "--batch-size must be at least 1, got {batch_size}"
+    );
+    let tau = args.tau.unwrap_or(1.0);
+    check_range("tau", tau, |v| v > 0.0, "finite and > 0")?;
+    let kappa = args.kappa.unwrap_or(0.7);
+    check_range(
+        "kappa",
+        kappa,
+        |v| v > 0.5 && v <= 1.0,
+        "in (0.5, 1] (Robbins-Monro)",
+    )?;
+    let epochs = args
+        .epochs
+        .unwrap_or(if c.quick { QUICK_EPOCHS } else { 10 });
+    ensure!(epochs >= 1, "--epochs must be at least 1, got {epochs}");
+    let covariance = d.covariance.unwrap_or(gmm::Covariance::Full);
+    let comm = Comm::init()?;
+    let shard = distributed::load_shard(
+        &comm,
+        &spec,
+        d.label.as_deref(),
+        seed,
+        args.dist.chunk_rows,
+        k,
+        d.no_standardize,
+    )?;
+    let dim = shard.names.len();
+    prior.check_nu0(dim, covariance)?;
+    let params = SviGmm::params(k)
+        .with_model(prior.params(k, dim, covariance, seed))
+        .with_batch_size(batch_size)
+        .with_tau(tau)
+        .with_kappa(kappa)
+        .with_epochs(epochs)
+        .check()?;
+    let mut config = json!({
+        "data": spec,
+        "label": d.label,
+        "standardize": !d.no_standardize,
+        "k": k,
+        "covariance": covariance,
+        "init_iter": gmm::INIT_ITER,
+        "quick": c.quick,
+        "batch_size": batch_size,
+        "tau": tau,
+        "kappa": kappa,
+        "epochs": epochs,
+        "distributed": true,
+        "processes": comm.size(),
+        "chunk_rows": shard.chunk_rows,
+    });
+    if let (Some(o), Some(p)) = (
+        config.as_object_mut(),
+        prior.config(Some(k), dim).as_object(),
+    ) {
+        o.extend(p.clone());
+    }
+    let id = RunId::new(MODEL, &spec, seed, &config);
+    let plan = DistPlan {
+        spec: spec.clone(),
+        shard,
+        k,
+        params,
+        run: RunMeta {
+            model: MODEL,
+            dataset: spec,
+            id,
+            out: c.out.clone(),
+            force: c.force,
+            seed,
+        },
+        comm,
+    };
+    let target = if plan.comm.is_root() {
+        let out = plan
+            .run
+            .out
+            .clone()
+            .unwrap_or_else(|| super::default_out(MODEL, &plan.run.dataset, seed));
+        output::check_target(&out, &plan.run.id, plan.run.force)
+    } else {
+        Ok(())
+    };
+    plan.comm.agree(target)?;
+    Ok(plan)
+}
+
+impl DistPlan {
+    fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
+        let start = Instant::now();
+        let comm = &self.comm;
+        match comm.fault() {
+            Some(f @ Fault::Exit) => {
+                // Exits the process; nothing to return.
+                let _ = f.trigger(comm.rank());
+            }
+            Some(f @ Fault::Error) => {
+                comm.agree::<()>(Err(f.trigger(comm.rank())))?;
+            }
+            None => comm.agree(Ok(()))?,
+        }
+        progress.set_label(format!(
+            "{MODEL} on {}: K = {}, {} processes",
+            self.spec,
+            self.k,
+            comm.size()
+        ));
+        let model = self
+            .params
+            .fit_distributed(self.shard.x.view(), &self.shard.layout, comm)
+            .context("fitting the mixture by stochastic variational inference")?;
+        let svi_seconds = start.elapsed().as_secs_f64();
+        let trace = model.elbo_trace();
+        ensure!(
+            trace.last().is_some_and(|b| b.is_finite()),
+            "the bound is not finite after SVI; lower --kappa's step sizes or standardise the data"
+        );
+        let n = self.shard.layout.n_global() as f64;
+        let weights: Array1<f64> = model.weights()?;
+        let n_eff = gmm::effective(&weights);
+        let wall = start.elapsed().as_secs_f64();
+        let mut m = Metrics::new(&self.run.id);
+        m.set("k", self.k)?;
+        m.set("weights", weights.to_vec())?;
+        m.set("effective_components", n_eff)?;
+        m.set("n_steps", model.n_steps())?;
+        m.set("next_step_size", model.next_step_size())?;
+        m.set("svi_seconds", svi_seconds)?;
+        m.set("prior", gmm::prior_json(model.prior()?))?;
+        m.set("beta_k", model.beta_k()?.to_vec())?;
+        m.set("nu_k", model.nu_k()?.to_vec())?;
+        m.set("m_k", gmm::rows(&model.m_k()?.view()))?;
+        self.shard.record(comm, &mut m)?;
+        let metrics = m.finish(wall, trace);
+        let name = &self.spec;
+        let figures = vec![
+            trace_figure(name, trace, n, None)?,
+            gmm::weights_figure(MODEL, name, &weights)?,
+        ];
+        let summary = vec![
+            format!(
+                "{MODEL} on {name} ({n} x {}, {} processes), seed {}: K = {}, {n_eff} components with E[pi] > 0.01 ({})",
+                self.shard.names.len(),
+                comm.size(),
+                self.run.seed,
+                self.k,
+                gmm::fmt_weights(&weights)
+            ),
+            format!(
+                "{} steps in {} s; last minibatch estimate of the bound {} per point",
+                model.n_steps(),
+                fmt_num(svi_seconds),
+                fmt_num(trace.last().copied().unwrap_or(f64::NAN) / n)
+            ),
+        ];
+        Ok(ModelRun {
+            metrics,
+            figures,
+            summary,
+            warnings: Vec::new(),
+            split: None,
+            data_csv: None,
             extra: Vec::new(),
         })
     }

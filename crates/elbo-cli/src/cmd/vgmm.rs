@@ -12,6 +12,14 @@
 //! (`VgmmValidParams::init` + `VgmmState::step`, deterministic from the
 //! seed; the replay is checked against the fit's trace) to draw the
 //! components at iterations 0, 15, 60, 120 and the last (PRML Fig 10.6).
+//!
+//! `--distributed` (under `mpirun -n P`, with the `mpi` feature): each
+//! process reads its shard of `--data` (see [`crate::distributed`]), the
+//! columns are standardised with the global moments, and CAVI sums the
+//! sufficient statistics across processes once per iteration
+//! (`VgmmValidParams::fit_distributed`); the bound trace equals that of the
+//! single-process run on the concatenated rows with the same seed. Process
+//! 0 writes `metrics.json`, `bound_trace.svg` and `weights.svg`.
 
 use std::time::Instant;
 
@@ -21,8 +29,9 @@ use serde_json::{Value, json};
 
 use super::gmm::{self, DataArgs, Ellipse, FitArgs, PriorArgs, Rows};
 use super::{FigureFile, ModelRun, Prepared, RunMeta, fmt_num};
+use crate::distributed::{self, Comm, DistArgs, Fault, Shard, Timed};
 use crate::metrics::Metrics;
-use crate::output::RunId;
+use crate::output::{self, RunId};
 use crate::plot::{self, Figure, Layer, colour};
 use crate::progress::Progress;
 
@@ -59,11 +68,44 @@ pub struct Args {
     /// components in use, and α₀ < 1 empties components instead.
     #[arg(long, value_name = "A-B", conflicts_with = "k")]
     pub k_sweep: Option<String>,
+    /// Several processes (MPI).
+    #[command(flatten)]
+    pub dist: DistArgs,
 }
 
-/// A validated `vgmm` run.
+/// A validated `vgmm` run: on one process, or one process of many.
 #[derive(Debug)]
-pub struct Plan {
+pub enum Plan {
+    /// All rows in this process.
+    Local(LocalPlan),
+    /// This process's shard of an MPI job (`--distributed`).
+    Distributed(DistPlan),
+}
+
+impl Prepared for Plan {
+    fn run(&self) -> &RunMeta {
+        match self {
+            Plan::Local(p) => p.run(),
+            Plan::Distributed(p) => p.run(),
+        }
+    }
+    fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
+        match self {
+            Plan::Local(p) => p.execute(progress),
+            Plan::Distributed(p) => p.execute(progress),
+        }
+    }
+    fn writes_output(&self) -> bool {
+        match self {
+            Plan::Local(_) => true,
+            Plan::Distributed(p) => p.comm.is_root(),
+        }
+    }
+}
+
+/// A validated single-process `vgmm` run.
+#[derive(Debug)]
+pub struct LocalPlan {
     spec: String,
     rows: Rows,
     /// (K, params) for each K fitted.
@@ -87,8 +129,15 @@ pub fn parse_k_sweep(s: &str) -> anyhow::Result<(usize, usize)> {
     Ok((a, b))
 }
 
-/// Validate the flags and load the data.
+/// Validate the flags and load the data (this process's shard with `--distributed`).
 pub fn prepare(args: Args) -> anyhow::Result<Plan> {
+    if args.dist.distributed {
+        return Ok(Plan::Distributed(prepare_distributed(args)?));
+    }
+    Ok(Plan::Local(prepare_local(args)?))
+}
+
+fn prepare_local(args: Args) -> anyhow::Result<LocalPlan> {
     let c = &args.data.common;
     let seed = c.seed();
     let spec = gmm::data_spec(&args.data);
@@ -137,7 +186,7 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
     }
     let id = RunId::new(MODEL, &spec, seed, &config);
     let dataset = spec.clone();
-    Ok(Plan {
+    Ok(LocalPlan {
         spec,
         rows,
         fits,
@@ -166,7 +215,7 @@ fn best_restart(fit: &VgmmFit) -> u64 {
     b.iter().position(|&v| v == max).unwrap_or(0) as u64
 }
 
-impl Prepared for Plan {
+impl Prepared for LocalPlan {
     fn run(&self) -> &RunMeta {
         &self.run
     }
@@ -414,6 +463,258 @@ impl Prepared for Plan {
             split: self.rows.split.clone(),
             data_csv: self.rows.data_csv.clone(),
             extra,
+        })
+    }
+}
+
+// ------------------------------------------------------- distributed ---
+
+/// One process of a distributed `vgmm` run.
+#[derive(Debug)]
+pub struct DistPlan {
+    comm: Comm,
+    spec: String,
+    shard: Shard,
+    k: usize,
+    params: VgmmValidParams,
+    tol: f64,
+    run: RunMeta,
+}
+
+/// Flags that need every row in one process.
+fn reject_local_only(args: &Args) -> anyhow::Result<()> {
+    let d = &args.data;
+    for (given, flag) in [
+        (args.k_sweep.is_some(), "--k-sweep"),
+        (d.test.is_some(), "--test"),
+        (d.test_fraction.is_some_and(|f| f > 0.0), "--test-fraction"),
+        (d.drop_constant, "--drop-constant"),
+    ] {
+        ensure!(
+            !given,
+            "--distributed cannot be used with {flag} (not supported across processes yet)"
+        );
+    }
+    Ok(())
+}
+
+fn prepare_distributed(args: Args) -> anyhow::Result<DistPlan> {
+    reject_local_only(&args)?;
+    let c = &args.data.common;
+    let seed = c.seed();
+    let spec = gmm::data_spec(&args.data);
+    let k = gmm::check_k(args.data.k.unwrap_or(DEFAULT_K))?;
+    let prior = args.prior.resolve()?;
+    let fit = args.fit.resolve(c.quick, 1)?;
+    let covariance = args.data.covariance.unwrap_or(gmm::Covariance::Full);
+    let comm = Comm::init()?;
+    let shard = distributed::load_shard(
+        &comm,
+        &spec,
+        args.data.label.as_deref(),
+        seed,
+        args.dist.chunk_rows,
+        k,
+        args.data.no_standardize,
+    )?;
+    let d = shard.names.len();
+    prior.check_nu0(d, covariance)?;
+    let params = prior
+        .params(k, d, covariance, seed)
+        .with_tol(fit.tol)
+        .with_max_iter(fit.max_iter)
+        .with_n_init(fit.n_init)
+        .check()?;
+    let mut config = json!({
+        "data": spec,
+        "label": args.data.label,
+        "standardize": !args.data.no_standardize,
+        "k": k,
+        "covariance": covariance,
+        "init_iter": gmm::INIT_ITER,
+        "quick": c.quick,
+        "distributed": true,
+        "processes": comm.size(),
+        "chunk_rows": shard.chunk_rows,
+    });
+    if let (Some(o), Some(p)) = (config.as_object_mut(), prior.config(Some(k), d).as_object()) {
+        o.extend(p.clone());
+        fit.record(o);
+    }
+    let id = RunId::new(MODEL, &spec, seed, &config);
+    let plan = DistPlan {
+        spec: spec.clone(),
+        shard,
+        k,
+        params,
+        tol: fit.tol,
+        run: RunMeta {
+            model: MODEL,
+            dataset: spec,
+            id,
+            out: c.out.clone(),
+            force: c.force,
+            seed,
+        },
+        comm,
+    };
+    // The root checks the output directory; every process learns the outcome.
+    let target = if plan.comm.is_root() {
+        let out = plan
+            .run
+            .out
+            .clone()
+            .unwrap_or_else(|| super::default_out(MODEL, &plan.run.dataset, seed));
+        output::check_target(&out, &plan.run.id, plan.run.force)
+    } else {
+        Ok(())
+    };
+    plan.comm.agree(target)?;
+    Ok(plan)
+}
+
+impl DistPlan {
+    fn run(&self) -> &RunMeta {
+        &self.run
+    }
+
+    fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
+        let start = Instant::now();
+        let comm = &self.comm;
+        let fault = comm.fault();
+        comm.agree(match fault {
+            Some(Fault::Error) => Err(Fault::Error.trigger(comm.rank())),
+            _ => Ok(()),
+        })?;
+        let (k, name) = (self.k, &self.spec);
+        let timed = Timed::new(comm);
+        // When each CAVI iteration ended, and the time in sums by then.
+        let mut stamps: Vec<(Instant, f64)> = Vec::new();
+        let fit = self
+            .params
+            .fit_distributed(
+                self.shard.x.view(),
+                &self.shard.layout,
+                &timed,
+                |_restart, i, b| {
+                    if i == 2 && fault == Some(Fault::Exit) {
+                        // Exits the process; nothing to return.
+                        let _ = Fault::Exit.trigger(comm.rank());
+                    }
+                    if i == 1 {
+                        stamps.clear();
+                    }
+                    stamps.push((Instant::now(), timed.spent().0));
+                    progress.update(i, b);
+                },
+            )
+            .with_context(|| format!("fitting the variational mixture with K = {k}"))?;
+        // Steady-state seconds per CAVI iteration, and the part in the allreduce.
+        let per_iter = match (stamps.first(), stamps.last()) {
+            (Some(a), Some(b)) if stamps.len() > 1 => {
+                let it = (stamps.len() - 1) as f64;
+                Some(((b.0 - a.0).as_secs_f64() / it, (b.1 - a.1) / it))
+            }
+            _ => None,
+        };
+        ensure!(
+            fit.elbo().is_finite(),
+            "the bound is not finite for K = {k}; standardise the data"
+        );
+        let n = self.shard.layout.n_global();
+        let weights = fit.weights();
+        let n_eff = gmm::effective(&weights);
+        let wall = start.elapsed().as_secs_f64();
+
+        let mut m = Metrics::new(&self.run.id);
+        m.set("k", k)?;
+        m.set("weights", weights.to_vec())?;
+        m.set("effective_components", n_eff)?;
+        m.set("bound", fit.elbo())?;
+        m.set("bound_per_point", fit.elbo() / n as f64)?;
+        m.set("bound_with_ln_k_factorial", fit.elbo_with_ln_k_factorial())?;
+        m.set("bound_terms", fit.bound_terms())?;
+        m.set("n_iter", fit.n_iter())?;
+        m.set("converged", fit.converged())?;
+        m.set("restart_bounds", fit.restart_bounds())?;
+        m.set("best_restart", best_restart(&fit))?;
+        m.set("prior", gmm::prior_json(fit.prior()))?;
+        match fit.weight_posterior() {
+            WeightPosterior::Dirichlet { alpha } => m.set("alpha_k", alpha.to_vec())?,
+            WeightPosterior::StickBreaking { a, b } => {
+                m.set("stick_a_k", a.to_vec())?;
+                m.set("stick_b_k", b.to_vec())?;
+            }
+        }
+        m.set("beta_k", fit.beta_k().to_vec())?;
+        m.set("nu_k", fit.nu_k().to_vec())?;
+        m.set("m_k", gmm::rows(&fit.m_k().view()))?;
+        self.shard.record(comm, &mut m)?;
+        if let Some((it, red)) = per_iter {
+            m.set("iteration_seconds", it)?;
+            m.set("allreduce_seconds_per_iteration", red)?;
+        }
+        m.set("allreduce_calls", timed.spent().1)?;
+        m.set("allreduce_seconds", timed.spent().0)?;
+        let metrics = m.finish(wall, fit.elbo_trace());
+
+        let figures = vec![
+            FigureFile {
+                file: "bound_trace.svg".into(),
+                title: "Bound per iteration".into(),
+                svg: plot::bound_trace(
+                    &format!(
+                        "{MODEL} on {name}, K = {k}, {} processes: bound per iteration",
+                        comm.size()
+                    ),
+                    fit.elbo_trace(),
+                )
+                .to_svg()?,
+            },
+            gmm::weights_figure(MODEL, name, &weights)?,
+        ];
+        let summary = vec![
+            format!(
+                "{MODEL} on {name} ({n} x {}{}, {} processes, {} shard mode), seed {}: K = {k}, {n_eff} components with E[pi] > 0.01 ({})",
+                self.shard.names.len(),
+                if self.shard.scaler.is_some() {
+                    ", standardised"
+                } else {
+                    ""
+                },
+                comm.size(),
+                self.shard.mode,
+                self.run.seed,
+                gmm::fmt_weights(&weights)
+            ),
+            format!(
+                "bound {} ({} per point) after {} iterations{}",
+                fmt_num(fit.elbo()),
+                fmt_num(fit.elbo() / n as f64),
+                fit.n_iter(),
+                if fit.converged() || self.tol == 0.0 {
+                    ""
+                } else {
+                    " (not converged)"
+                }
+            ),
+        ];
+        let mut warnings = Vec::new();
+        if !fit.converged() && self.tol > 0.0 {
+            warnings.push(format!(
+                "the bound did not converge in {} iterations (tol {:e}); raise --max-iter",
+                fit.n_iter(),
+                self.tol
+            ));
+        }
+        Ok(ModelRun {
+            metrics,
+            figures,
+            summary,
+            warnings,
+            split: None,
+            data_csv: None,
+            extra: Vec::new(),
         })
     }
 }
