@@ -24,6 +24,7 @@
 //! path serves every backend.
 
 pub mod bayes;
+pub mod checkpoint;
 pub mod data;
 pub mod device;
 pub mod error;
