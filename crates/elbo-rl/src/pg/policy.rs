@@ -447,7 +447,7 @@ mod tests {
         // differences (KL(θ ‖ θ) = 0 is the middle term).
         let at = |t: f64| -> Vec<f64> { theta.iter().zip(&v).map(|(a, b)| a + t * b).collect() };
         let h2 = 1e-4;
-        let curv = (mean_kl(&policy, &theta, &at(h2), &obs) - 2.0 * 0.0
+        let curv = (mean_kl(&policy, &theta, &at(h2), &obs)
             + mean_kl(&policy, &theta, &at(-h2), &obs))
             / (h2 * h2);
         let vfv: f64 = v.iter().zip(&fv).map(|(a, b)| a * b).sum();

@@ -227,6 +227,7 @@ mod tests {
 
     /// General λ against the direct sum Σ (γλ)^l δ_{t+l} (eq. 16).
     #[test]
+    #[allow(clippy::needless_range_loop)] // t indexes several arrays
     fn gae_is_the_exponentially_weighted_sum_of_td_errors() {
         let b = batch(
             vec![0.3, -1.0, 2.0, 0.7, 1.1],

@@ -108,6 +108,7 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
+    #[allow(clippy::needless_range_loop)] // q indexes g and both perturbed copies
     fn value_gradient_matches_finite_differences() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
         let v = ValueFn::new(2, &[4], &mut rng);
