@@ -82,7 +82,7 @@ fn resume_continues_from_the_checkpoint() {
         t.path(),
         &["bbb", "regress", "--quick", "--epochs", "20", "--out", "a"],
     );
-    assert!(t.path().join("a.ckpt/bbb.bpk").exists());
+    assert!(t.path().join("a.ckpt/bbb.ckpt").exists());
     // Same flags, more epochs, resumed: the first 20 bounds are kept.
     let b = ok(
         t.path(),
@@ -96,6 +96,17 @@ fn resume_continues_from_the_checkpoint() {
     );
     assert_eq!(tb.len(), 30);
     assert_eq!(&tb[..20], &ta[..]);
+    // And the resumed run is the run that never stopped (weights, Adam's
+    // moments and each epoch's noise all continue).
+    let c = ok(
+        t.path(),
+        &["bbb", "regress", "--quick", "--epochs", "30", "--out", "c"],
+    );
+    let tc = c["elbo_trace"].as_array().unwrap();
+    for (x, y) in tb.iter().zip(tc) {
+        let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+        assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{x} vs {y}");
+    }
 }
 
 #[test]

@@ -8,6 +8,9 @@ pub enum Error {
     /// An error from elbo-core (data loading, invalid parameters).
     #[error(transparent)]
     Core(#[from] elbo_core::Error),
+    /// An error from elbo-classic (the closed-form reference fits).
+    #[error(transparent)]
+    Classic(#[from] elbo_classic::Error),
     /// A hyper-parameter outside its range.
     #[error("{name} must be {expected}, got {value}")]
     InvalidParam {

@@ -119,8 +119,7 @@ pub fn compare_linear(
     let exact = Vblr::params()
         .with_noise(Noise::Known(beta))
         .with_fixed_alpha(Some(alpha))
-        .fit(phi.view(), t)
-        .map_err(|e| Error::Shape(format!("exact posterior: {e}")))?;
+        .fit(phi.view(), t)?;
     let m_exact = exact.m_n().to_vec();
     let var_exact = exact.s_n().diag().to_vec();
     let mut lambda = phi.t().dot(&phi) * beta;

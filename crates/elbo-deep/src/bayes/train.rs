@@ -106,6 +106,7 @@ pub struct Trainer {
     optim: ModuleOptimizer,
     rng: StdRng,
     steps: usize,
+    epochs: usize,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -136,12 +137,51 @@ impl Trainer {
             rng,
             config,
             steps: 0,
+            epochs: 0,
         })
     }
 
     /// Optimiser steps taken.
     pub fn steps(&self) -> usize {
         self.steps
+    }
+
+    /// Epochs completed by [`Trainer::epoch`].
+    pub fn epochs(&self) -> usize {
+        self.epochs
+    }
+
+    /// Save the network, Adam's moments, the step and epoch counts and the
+    /// caller's `state` to `path` atomically ([`crate::checkpoint::save`]).
+    /// With [`Trainer::load_checkpoint`] a run continues exactly: every epoch
+    /// reseeds its own randomness from (seed, epoch).
+    pub fn save_checkpoint<S: Serialize>(&self, path: &std::path::Path, state: &S) -> Result<()> {
+        crate::checkpoint::save(
+            path,
+            &self.net,
+            &self.optim,
+            &(self.steps, self.epochs, state),
+        )
+    }
+
+    /// Restore what [`Trainer::save_checkpoint`] wrote into this trainer (a
+    /// network of the same shape) and return the caller's state.
+    pub fn load_checkpoint<S: serde::de::DeserializeOwned>(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<S> {
+        let device =
+            self.net.devices().into_iter().next().ok_or_else(|| {
+                Error::Shape("load_checkpoint: the network has no parameters".into())
+            })?;
+        let optim = std::mem::replace(&mut self.optim, AdamConfig::new().with_epsilon(1e-8).init());
+        let (net, optim, (steps, epochs, state)): (_, _, (usize, usize, S)) =
+            crate::checkpoint::load(path, self.net.clone(), optim, &device)?;
+        self.net = net;
+        self.optim = optim;
+        self.steps = steps;
+        self.epochs = epochs;
+        Ok(state)
     }
 
     /// One gradient step on a loss the caller built from `self.net` (a
@@ -211,11 +251,20 @@ impl Trainer {
         if n == 0 {
             return Err(Error::Shape("no training examples".into()));
         }
+        // Each epoch draws from its own seed (order and weight noise), so a
+        // run resumed from a checkpoint continues exactly.
+        let epoch_seed = self
+            .config
+            .seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(self.epochs as u64);
+        self.rng = StdRng::seed_from_u64(epoch_seed);
+        let device = x.device();
+        device.seed(epoch_seed);
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut self.rng);
         let b = self.config.batch_size.min(n);
         let m = n.div_ceil(b);
-        let device = x.device();
         let (mut f_sum, mut nll_sum, mut kl_last) = (0.0, 0.0, 0.0);
         for (i, chunk) in order.chunks(b).enumerate() {
             let idx = index_tensor(chunk, &device);
@@ -227,6 +276,7 @@ impl Trainer {
             nll_sum += nll;
             kl_last = kl;
         }
+        self.epochs += 1;
         Ok(EpochStats {
             bound: -f_sum,
             kl: kl_last,

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use elbo_deep::bayes::train::{self, FitConfig, Trainer};
+use elbo_deep::bayes::train::{FitConfig, Trainer};
 use elbo_deep::bayes::{BayesMlp, KlWeighting, Prior, Sampling};
 use elbo_deep::bayes::{Device, Tensor};
 use serde::Serialize;
@@ -135,9 +135,9 @@ pub fn checkpoint_dir(out: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Checkpoints of one network: `<dir>/<name>.bpk` (parameters, burnpack)
-/// and `<name>.json` (epochs done, bound trace). The optimiser's moments
-/// are not saved: a resumed run restarts Adam's averages.
+/// Checkpoints of one network: `<dir>/<name>.ckpt`, holding its
+/// parameters, Adam's moments and the bound trace, written atomically
+/// ([`elbo_deep::checkpoint`]); a resumed run continues exactly.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// The directory.
@@ -146,12 +146,6 @@ pub struct Checkpoint {
     pub name: String,
     /// Whether to load an existing checkpoint.
     pub resume: bool,
-}
-
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct CkptState {
-    epochs: usize,
-    trace: Vec<f64>,
 }
 
 /// Train for `epochs` epochs, saving after each and (with `--resume`)
@@ -165,39 +159,25 @@ pub fn train_epochs(
     progress: &mut Progress,
     label: &str,
 ) -> anyhow::Result<Vec<f64>> {
-    let mut trace = Vec::new();
-    let mut start = 0;
-    if let Some(c) = ckpt {
+    let mut trace: Vec<f64> = Vec::new();
+    let path = ckpt.map(|c| c.dir.join(format!("{}.ckpt", c.name)));
+    if let (Some(c), Some(path)) = (ckpt, &path) {
         std::fs::create_dir_all(&c.dir)
             .with_context(|| format!("creating the checkpoint directory {}", c.dir.display()))?;
-        let json = c.dir.join(format!("{}.json", c.name));
-        if c.resume && json.exists() {
-            let state: CkptState = serde_json::from_str(
-                &std::fs::read_to_string(&json)
-                    .with_context(|| format!("reading {}", json.display()))?,
-            )
-            .with_context(|| format!("{}: not a bbb checkpoint", json.display()))?;
-            trainer.net = train::load(trainer.net.clone(), &c.dir.join(format!("{}.bpk", c.name)))?;
-            start = state.epochs.min(epochs);
-            trace = state.trace;
+        if c.resume && path.exists() {
+            trace = trainer.load_checkpoint(path)?;
         }
     }
-    for e in start..epochs {
+    for e in trainer.epochs().min(epochs)..epochs {
         progress.set_label(format!("{label}: epoch {}/{epochs}", e + 1));
         let s = trainer.epoch(x, y)?;
         trace.push(s.bound);
         progress.update(e + 1, s.bound);
-        if let Some(c) = ckpt {
-            train::save(&trainer.net, &c.dir.join(format!("{}.bpk", c.name)))?;
-            let state = CkptState {
-                epochs: e + 1,
-                trace: trace.clone(),
-            };
-            let json = c.dir.join(format!("{}.json", c.name));
-            std::fs::write(&json, serde_json::to_string(&state)?)
-                .with_context(|| format!("writing {}", json.display()))?;
+        if let Some(path) = &path {
+            trainer.save_checkpoint(path, &trace)?;
         }
     }
+    trace.truncate(epochs);
     Ok(trace)
 }
 
