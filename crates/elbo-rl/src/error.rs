@@ -63,6 +63,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The VIME dynamics model (a Bayes-by-Backprop network of elbo-deep).
+    #[error("dynamics model: {0}")]
+    Dynamics(#[from] elbo_deep::Error),
     /// Malformed JSON.
     #[error(transparent)]
     Json(#[from] serde_json::Error),

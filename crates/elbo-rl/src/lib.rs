@@ -20,5 +20,6 @@
 pub mod env;
 pub mod error;
 pub mod pg;
+pub mod vime;
 
 pub use error::{Error, Result};
