@@ -47,6 +47,9 @@ pub enum Command {
     /// The variance of gradient estimators (pathwise, score function,
     /// control variates) against samples and parameters (Mohamed et al. 2020).
     GradientVariance(cmd::gradient_variance::Args),
+    /// VIME (Houthooft et al. 2016): exploration by information gain about
+    /// a Bayesian dynamics model, TRPO/PPO with and without it on sparse tasks.
+    Vime(cmd::vime::Args),
     /// List and describe data sets.
     Data(cmd::data::Args),
     /// Run every experiment and write DIR/index.html, summary.json and

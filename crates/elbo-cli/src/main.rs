@@ -76,7 +76,8 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             | Command::SviGmm(_)
             | Command::Vae(_)
             | Command::Bbb(_)
-            | Command::GradientVariance(_),
+            | Command::GradientVariance(_)
+            | Command::Vime(_),
         ) => {
             anyhow::bail!("internal: a model command was not prepared")
         }

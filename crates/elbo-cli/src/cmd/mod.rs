@@ -22,6 +22,7 @@ pub mod vae;
 pub mod vb_logistic;
 pub mod vblr;
 pub mod vgmm;
+pub mod vime;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -162,6 +163,7 @@ pub fn prepare_model(command: Command) -> anyhow::Result<Result<Box<dyn Prepared
         Command::Vae(a) => Ok(vae::prepare(a)?),
         Command::Bbb(a) => Ok(bbb::prepare(a)?),
         Command::GradientVariance(a) => Ok(gradient_variance::prepare(a)?),
+        Command::Vime(a) => Ok(vime::prepare(a)?),
         other => Err(other),
     })
 }

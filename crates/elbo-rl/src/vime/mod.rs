@@ -24,9 +24,11 @@
 
 mod host;
 mod pool;
+mod scale;
 
 pub use host::{HostBnn, HostLayer, sigmoid, softplus};
 pub use pool::{Normaliser, ReplayPool};
+pub use scale::Rescaled;
 
 use crate::env::{ActionSpace, Env};
 use crate::error::{Result, check};
