@@ -3,8 +3,10 @@
 # `mpi` crate's bindgen needs), then the distributed tests of elbo-cli:
 # `elbo vgmm/svi-gmm --distributed` under `mpirun --oversubscribe -n P` for
 # P = 1, 2, 4 against the single-process runs, and the failure cases.
-# About 3-4 minutes on 2 cores from a warm cargo cache (the mpi crate and
-# elbo-cli build in ~2 minutes; the tests run in well under a minute).
+# From a cargo cache warm with the default elbo-cli build (what .ci/run builds
+# first): mpi-sys (bindgen) and elbo-cli with `mpi` in ~2-3 minutes on 2 cores,
+# the five tests in ~20 s. From a cold cache add elbo-cli's own dependencies
+# (burn, via elbo-deep: ~15 minutes on 2 busy cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
