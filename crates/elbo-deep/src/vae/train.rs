@@ -37,13 +37,48 @@ pub struct TrainState {
     pub epochs_done: usize,
     /// Mean training bound per epoch (nats per data point; the ELBO or L_k
     /// being optimised, with β = 1 whatever the warm-up).
+    #[serde(with = "exact_f64s")]
     pub elbo_trace: Vec<f64>,
     /// Mean KL(q(z|x) ‖ p(z)) per epoch (ELBO objective; empty for IWAE).
+    #[serde(with = "exact_f64s")]
     pub kl_trace: Vec<f64>,
     /// Seconds per epoch.
+    #[serde(with = "exact_f64s")]
     pub epoch_seconds: Vec<f64>,
     /// The score-function baseline (moving average of log p(x|z)).
+    #[serde(with = "exact_f64")]
     pub baseline: f64,
+}
+
+/// f64 values stored as their IEEE bits in the checkpoint's JSON: serde_json
+/// may parse a 17-digit decimal one ulp off, and a resumed run must see
+/// exactly the numbers it saved.
+mod exact_f64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(v.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(f64::from_bits(u64::deserialize(d)?))
+    }
+}
+
+/// [`exact_f64`] for vectors.
+mod exact_f64s {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| x.to_bits()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<u64>::deserialize(d)?
+            .into_iter()
+            .map(f64::from_bits)
+            .collect())
+    }
 }
 
 /// One finished epoch.
