@@ -20,6 +20,7 @@ mod cmd;
 mod config;
 mod dataset;
 mod distributed;
+mod image_grid;
 mod metrics;
 mod output;
 mod plot;
