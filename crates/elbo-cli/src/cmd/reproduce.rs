@@ -296,6 +296,87 @@ const EXPERIMENTS: &[Experiment] = &[
         peers: false,
         show: all_figures,
     },
+    Experiment {
+        key: "gradient_variance",
+        title: "Gradient estimators: score function against pathwise",
+        about: "The gradient of E_q[f(x)] with q = N(mu, sigma^2) estimated from 16 draws, in the \
+                setting of Mohamed et al. 2020 (JMLR) Fig. 2-3: the score-function (REINFORCE) \
+                estimator alone, with a moving-average baseline and with the optimal scalar \
+                baseline, and the pathwise (reparameterisation) estimator. Every estimator is \
+                unbiased; their variances differ by orders of magnitude, and the order flips for \
+                rough f such as cos(10x). The importance-weighted bound L_k on a conjugate toy \
+                rises with k towards ln p(x) (Burda et al. 2016, Theorem 1).",
+        commands: gradient_variance_commands,
+        rows: gradient_variance_rows,
+        peers: false,
+        show: all_figures,
+    },
+    Experiment {
+        key: "bbb_regress",
+        title: "Bayes by Backprop: uncertainty away from the data (Blundell et al. 2015, Fig. 5)",
+        about: "A 1-64-64-1 network with a factorised Gaussian posterior over its weights, fitted by \
+                Bayes by Backprop to noisy samples of y = x + 0.3 sin(2 pi (x + e)) + 0.3 sin(4 pi \
+                (x + e)) + e on [0, 0.5], beside the same network fitted by maximum likelihood. \
+                The predictive band is narrow on the data and widens away from it; the plain \
+                network extrapolates with no sign of doubt.",
+        commands: bbb_regress_commands,
+        rows: bbb_regress_rows,
+        peers: false,
+        show: all_figures,
+    },
+    Experiment {
+        key: "bbb_tabular",
+        title: "Bayes by Backprop on tabular regression, and the price of mean field",
+        about: "Diabetes (442 patients, 10 inputs), random 90/10 splits, inputs and target \
+                standardised: test RMSE (original units) and test log-likelihood per point of a \
+                one-hidden-layer BBB network beside the same network by maximum likelihood. With \
+                one linear BayesLinear layer the exact posterior is known (elbo-classic's vblr): \
+                the fitted factorised q reaches the mean-field optimum, whose KL to the exact \
+                posterior, 1/2 (sum ln Lambda_ii - ln |Lambda|), is the measured cost of the \
+                factorisation (the seed's question).",
+        commands: bbb_tabular_commands,
+        rows: bbb_tabular_rows,
+        peers: false,
+        show: all_figures,
+    },
+    Experiment {
+        key: "bbb_sequential",
+        title: "Posterior as prior: sequential Bayes by Backprop",
+        about: "The diabetes linear model fitted in chunks, each chunk's posterior becoming the \
+                next chunk's prior (the update VIME builds on), against one fit on all the data \
+                and the exact posterior.",
+        commands: bbb_sequential_commands,
+        rows: bbb_sequential_rows,
+        peers: false,
+        show: all_figures,
+    },
+    Experiment {
+        key: "bbb_bandit",
+        title: "Thompson sampling with a Bayes-by-Backprop network (wheel bandit)",
+        about: "The wheel bandit of Riquelme et al. 2018: Thompson sampling with one posterior \
+                draw of a BBB network per decision, against epsilon-greedy and greedy networks. \
+                Cumulative regret (lower is better). Riquelme et al. found BBB among the weaker \
+                Thompson samplers on this problem: its uncertainty shrinks slowly with few \
+                gradient steps per round.",
+        commands: bbb_bandit_commands,
+        rows: bbb_bandit_rows,
+        peers: false,
+        show: all_figures,
+    },
+    Experiment {
+        key: "vime",
+        title: "VIME: exploration by information gain on sparse MountainCar",
+        about: "MountainCar with reward 1 only at the goal and no action cost (Houthooft et al. \
+                2016): TRPO with and without the VIME bonus, the information gained about a \
+                Bayes-by-Backprop dynamics model by each transition. A run succeeds when an \
+                iteration's mean return is positive (the goal was reached). The quick version \
+                runs 2 seeds for 8 iterations of 5000 steps; --full runs 5 seeds for 50 \
+                iterations, with TRPO and with PPO.",
+        commands: vime_commands,
+        rows: vime_rows,
+        peers: false,
+        show: all_figures,
+    },
 ];
 
 /// Seeds 0..n_quick, or 0..n_full under `--full`.
@@ -445,6 +526,261 @@ fn svi_commands(full: bool) -> Vec<(String, Vec<String>)> {
 // ------------------------------------------------------------ numbers ---
 
 /// A number from a metrics value (`a.b` for nested keys).
+fn gradient_variance_commands(full: bool) -> Vec<(String, Vec<String>)> {
+    let cmd: &[&str] = if full {
+        &["gradient-variance"]
+    } else {
+        &["gradient-variance", "--quick"]
+    };
+    vec![argv(cmd, 0, "")]
+}
+
+fn gradient_variance_rows(runs: &[RunResult]) -> Vec<Row> {
+    let Some(m) = runs.first().map(|r| &r.metrics) else {
+        return Vec::new();
+    };
+    let square = m
+        .get("headline")
+        .and_then(Value::as_array)
+        .and_then(|h| h.iter().find(|e| e["function"] == "square"));
+    let mut rows = Vec::new();
+    if let Some(h) = square {
+        let n = h["samples"].as_f64().unwrap_or(f64::NAN);
+        let cell = |field: &str| {
+            ["score", "score_moving_average", "score_optimal", "pathwise"]
+                .iter()
+                .map(|e| fmt_num(num(&h["estimators"][e], field).unwrap_or(f64::NAN) * n))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        rows.push(Row::new(
+            "variance per draw of d/dmu E[(x-k)^2], mu = sigma = 1, k = 1: score / + moving \
+             average / + optimal baseline / pathwise",
+            cell("variance.mu"),
+            format!("exact by quadrature: {}", cell("exact_variance.mu")),
+            "-",
+        ));
+    }
+    let bounds: Vec<(f64, f64)> = m["iwae"]["bounds"]
+        .as_array()
+        .map(|b| {
+            b.iter()
+                .filter_map(|e| Some((e["k"].as_f64()?, e["bound"].as_f64()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let (Some(first), Some(last)) = (bounds.first(), bounds.last()) {
+        rows.push(Row::new(
+            format!(
+                "IWAE bound L_k, k = {} to {} (conjugate toy)",
+                first.0, last.0
+            ),
+            format!("{} to {}", fmt_num(first.1), fmt_num(last.1)),
+            format!(
+                "rises with k to ln p(x) = {} (Burda et al. 2016, Thm 1)",
+                num(m, "iwae.log_evidence").map_or("-".into(), fmt_num)
+            ),
+            "-",
+        ));
+    }
+    rows
+}
+
+/// `bbb <experiment> [--quick]`, seed 0.
+fn bbb_commands(experiment: &str, full: bool) -> Vec<(String, Vec<String>)> {
+    let mut cmd = vec!["bbb", experiment];
+    if !full {
+        cmd.push("--quick");
+    }
+    vec![argv(&cmd, 0, "")]
+}
+
+fn bbb_regress_commands(full: bool) -> Vec<(String, Vec<String>)> {
+    bbb_commands("regress", full)
+}
+
+fn bbb_tabular_commands(full: bool) -> Vec<(String, Vec<String>)> {
+    bbb_commands("tabular", full)
+}
+
+fn bbb_sequential_commands(full: bool) -> Vec<(String, Vec<String>)> {
+    bbb_commands("sequential", full)
+}
+
+fn bbb_bandit_commands(full: bool) -> Vec<(String, Vec<String>)> {
+    bbb_commands("bandit", full)
+}
+
+fn bbb_regress_rows(runs: &[RunResult]) -> Vec<Row> {
+    let all: Vec<&RunResult> = runs.iter().collect();
+    vec![
+        Row::new(
+            "width of the 95 % predictive band: on the data / far from it (x in [0.8, 1.2])",
+            format!(
+                "{} / {}",
+                mean_of(&all, "band95_width_in_data"),
+                mean_of(&all, "band95_width_far")
+            ),
+            "narrow on the data, wide away from it (Blundell et al. 2015, Fig. 5)",
+            "-",
+        ),
+        Row::new(
+            "RMSE to the noise-free curve on the data: BBB median / plain network",
+            format!(
+                "{} / {}",
+                mean_of(&all, "rmse"),
+                mean_of(&all, "rmse_plain")
+            ),
+            "-",
+            "-",
+        ),
+    ]
+}
+
+fn bbb_tabular_rows(runs: &[RunResult]) -> Vec<Row> {
+    let all: Vec<&RunResult> = runs.iter().collect();
+    let pm = |key: &str| {
+        let v = mean_of(&all, key);
+        let se = mean_of(&all, &format!("{key}_se"));
+        format!("{v} ± {se}")
+    };
+    vec![
+        Row::new(
+            "diabetes test RMSE, BBB / plain network (mean ± s.e. over splits)",
+            format!("{} / {}", pm("rmse"), pm("plain.rmse")),
+            "-",
+            "-",
+        ),
+        Row::new(
+            "test log-likelihood per point, BBB / plain network",
+            format!("{} / {}", pm("test_loglik"), pm("plain.test_loglik")),
+            "-",
+            "-",
+        ),
+        Row::new(
+            "mean-field cost: KL(q* || exact posterior), fitted / closed form (nats)",
+            format!(
+                "{} / {}",
+                mean_of(&all, "mean_field.kl_gap_fitted"),
+                mean_of(&all, "mean_field.kl_gap_theory")
+            ),
+            "1/2 (sum ln Lambda_ii - ln |Lambda|)",
+            "-",
+        ),
+    ]
+}
+
+fn bbb_sequential_rows(runs: &[RunResult]) -> Vec<Row> {
+    let all: Vec<&RunResult> = runs.iter().collect();
+    vec![
+        Row::new(
+            "KL to the exact posterior: sequential (posterior as prior) / one batch fit (nats)",
+            format!(
+                "{} / {}",
+                mean_of(&all, "kl_sequential_to_exact"),
+                mean_of(&all, "kl_batch_to_exact")
+            ),
+            "equal in exact Bayes",
+            "-",
+        ),
+        Row::new(
+            "RMSE between the two fits' predictions (standardised units)",
+            mean_of(&all, "prediction_rmse_difference"),
+            "0 in exact Bayes",
+            "-",
+        ),
+    ]
+}
+
+fn bbb_bandit_rows(runs: &[RunResult]) -> Vec<Row> {
+    let Some(m) = runs.first().map(|r| &r.metrics) else {
+        return Vec::new();
+    };
+    let regret = &m["cumulative_regret"];
+    let deltas: Vec<String> = regret["thompson"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    deltas
+        .iter()
+        .map(|d| {
+            let cell = |arm: &str| regret[arm][d].as_f64().map_or("-".into(), fmt_num);
+            Row::new(
+                format!("cumulative regret, delta = {d}: Thompson (BBB) / epsilon-greedy / greedy"),
+                format!(
+                    "{} / {} / {}",
+                    cell("thompson"),
+                    cell("egreedy"),
+                    cell("greedy")
+                ),
+                "BBB among the weaker Thompson samplers on the wheel (Riquelme et al. 2018)",
+                "-",
+            )
+        })
+        .collect()
+}
+
+fn vime_commands(full: bool) -> Vec<(String, Vec<String>)> {
+    if full {
+        ["trpo", "ppo"]
+            .iter()
+            .map(|algo| {
+                argv(
+                    &[
+                        "vime",
+                        "--env",
+                        "mountaincar-sparse",
+                        "--algo",
+                        algo,
+                        "--seeds",
+                        "5",
+                    ],
+                    0,
+                    &format!("-{algo}"),
+                )
+            })
+            .collect()
+    } else {
+        let cmd = [
+            "vime",
+            "--env",
+            "mountaincar-sparse",
+            "--algo",
+            "trpo",
+            "--seeds",
+            "2",
+            "--iterations",
+            "8",
+        ];
+        vec![argv(&cmd, 0, "-trpo")]
+    }
+}
+
+fn vime_rows(runs: &[RunResult]) -> Vec<Row> {
+    runs.iter()
+        .map(|r| {
+            let algo = r.metrics["config"]["algo"]
+                .as_str()
+                .unwrap_or("?")
+                .to_uppercase();
+            let seeds = &r.metrics["config"]["seeds"];
+            let n = seeds
+                .as_array()
+                .map_or_else(|| seeds.as_u64().unwrap_or(0), |a| a.len() as u64);
+            let frac = |arm: &str| {
+                num(&r.metrics, &format!("success_fraction.{arm}"))
+                    .map_or("-".into(), |f| format!("{} of {n}", (f * n as f64).round()))
+            };
+            Row::new(
+                format!("seeds reaching the sparse goal: {algo} + VIME / {algo} alone"),
+                format!("{} / {}", frac("vime"), frac("baseline")),
+                "VIME reaches it, the baseline does not (Houthooft et al. 2016, Fig. 2)",
+                "-",
+            )
+        })
+        .collect()
+}
+
 fn num(m: &Value, key: &str) -> Option<f64> {
     key.split('.').try_fold(m, |v, k| v.get(k))?.as_f64()
 }
