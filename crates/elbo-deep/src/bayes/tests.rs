@@ -437,7 +437,12 @@ fn a_resumed_trainer_continues_exactly() {
     let mut second = make();
     let saved: Vec<f64> = second.load_checkpoint(&path).unwrap();
     // JSON keeps the trace to the last digit or so.
-    assert!(saved.iter().zip(&resumed_trace).all(|(a, b)| (a - b).abs() < 1e-9 * b.abs()));
+    assert!(
+        saved
+            .iter()
+            .zip(&resumed_trace)
+            .all(|(a, b)| (a - b).abs() < 1e-9 * b.abs())
+    );
     assert_eq!((second.epochs(), second.steps()), (2, 6));
     resumed_trace.extend((0..2).map(|_| second.epoch(&x, &y).unwrap().bound));
     for (a, b) in trace.iter().zip(&resumed_trace) {
