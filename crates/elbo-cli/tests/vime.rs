@@ -1,7 +1,8 @@
 //! End-to-end tests of `elbo vime`: a quick run writes the metrics
 //! contract (return curves per arm and seed, success fractions, steps, the
-//! dynamics bound) and the figures, reproducibly from the seed; bad flags
-//! give one error line and exit 2 with no output directory.
+//! dynamics bound) and the figures, reproducibly from the seed; a run
+//! resumed from the checkpoints of a shorter one equals an unbroken run;
+//! bad flags give one error line and exit 2 with no output directory.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -133,6 +134,76 @@ fn no_vime_runs_the_baseline_alone_with_ppo() {
     );
     assert_eq!(m["elbo_trace"].as_array().map(Vec::len), Some(0));
     assert!(!dir.path().join("p").join("visitation_vime.svg").exists());
+}
+
+/// `metrics.json` without what measures the clock (wall times, timing).
+fn without_clock(mut m: Value) -> Value {
+    let o = m.as_object_mut().expect("metrics is an object");
+    o.remove("wall_seconds");
+    o.remove("timing");
+    m
+}
+
+#[test]
+fn resume_reuses_finished_seeds_and_equals_an_unbroken_run() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let small = [
+        "--iterations",
+        "2",
+        "--bnn-updates",
+        "5",
+        "--batch-size",
+        "1600",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["vime", "--quick", "--seed", "5"];
+        args.extend_from_slice(&small);
+        args.extend_from_slice(extra);
+        let o = elbo(dir.path(), &args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    // The "killed" run: only seed 5 finished (both arms).
+    run(&["--seeds", "1", "--out", "r"]);
+    let ck = dir.path().join("r.ckpt");
+    for f in ["vime-seed5.json", "baseline-seed5.json"] {
+        assert!(ck.join(f).is_file(), "{f}");
+    }
+    let first = metrics(dir.path(), "r");
+    // Mark the saved seed-5 VIME run so that reuse (not a rerun) shows.
+    let saved = std::fs::read_to_string(ck.join("vime-seed5.json")).expect("checkpoint");
+    let mut v: Value = serde_json::from_str(&saved).expect("JSON");
+    v["wall"] = serde_json::json!(1e6_f64.to_bits());
+    std::fs::write(ck.join("vime-seed5.json"), v.to_string()).expect("write");
+    // Resumed with two seeds into the same directory, and unbroken.
+    run(&["--seeds", "2", "--resume", "--force", "--out", "r"]);
+    run(&["--seeds", "2", "--out", "u"]);
+    let resumed = metrics(dir.path(), "r");
+    let unbroken = metrics(dir.path(), "u");
+    assert!(ck.join("vime-seed6.json").is_file());
+    // Seed 5 came from the checkpoint: its (marked) wall time is in the
+    // mean per VIME run, (1e6 + t₆)/2.
+    let per_run = resumed["timing"]["vime_run_seconds"]
+        .as_f64()
+        .expect("timing");
+    assert!(per_run > 4e5, "seed 5 was rerun: {per_run}");
+    // Everything but the clock equals the unbroken run, bit for bit.
+    assert_eq!(without_clock(resumed.clone()), without_clock(unbroken));
+    // And seed 5's curves are the first run's.
+    for arm in ["vime", "baseline"] {
+        assert_eq!(
+            resumed["return_curve"][arm][0], first["return_curve"][arm][0],
+            "{arm}"
+        );
+    }
+    assert_eq!(resumed["vime"]["mean_kl"][0], first["vime"]["mean_kl"][0]);
+    // Other settings: --resume refuses the checkpoints.
+    let mut args = vec!["vime", "--quick", "--seed", "5", "--seeds", "2"];
+    args.extend_from_slice(&small);
+    args.extend_from_slice(&["--eta", "0.5", "--resume", "--force", "--out", "r"]);
+    let o = elbo(dir.path(), &args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("other settings"), "{stderr}");
 }
 
 #[test]

@@ -14,15 +14,25 @@
 //! BNN's per-transition bound per iteration, mean over seeds, from the
 //! first iteration it trains), the VIME diagnostics (mean KL, bonus) and
 //! the timing (wall time per run, the BNN's share).
+//!
+//! Checkpoints: after each finished (arm, seed) run its results (return
+//! curve, steps, dynamics bound, diagnostics, visit counts, wall time; the
+//! floats as their exact bits) are written atomically to
+//! `DIR.ckpt/<arm>-seed<seed>.json` beside the output directory `DIR`.
+//! `--resume` reuses every run found there that was made with the same
+//! settings (all of `config` but the seed list), so a killed multi-seed run
+//! continues with the first unfinished (arm, seed) and its metrics equal an
+//! unbroken run's. A run killed part-way restarts from its first iteration.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, ensure};
+use anyhow::{Context, bail, ensure};
 use elbo_rl::env::{AnyEnv, Env};
 use elbo_rl::pg::{Batch, PpoConfig, TrainLog, TrpoConfig};
 use elbo_rl::vime::{Rescaled, VimeConfig, VimeIter, train_ppo, train_trpo};
 use plotters::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{FigureFile, ModelRun, Prepared, RunMeta, check_range, fmt_num};
@@ -75,6 +85,14 @@ pub struct Args {
     /// none.
     #[arg(long, value_name = "MODE", default_value = "auto")]
     pub obs_scale: String,
+    /// Continue an interrupted run: reuse the finished (arm, seed) runs
+    /// saved in DIR.ckpt/ beside the output directory DIR (one file per
+    /// run, written when the run finishes) and run only the others. The
+    /// granularity is a whole (arm, seed) run: one killed part-way
+    /// restarts from its first iteration. The settings must be the same
+    /// (the seed count may grow); an existing DIR still needs --force.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// Everything that defines the run (`metrics.json` `config`).
@@ -112,6 +130,7 @@ pub struct Plan {
     config: Config,
     env: AnyEnv,
     run: RunMeta,
+    resume: bool,
 }
 
 fn count(name: &str, v: Option<i64>, default: usize, min: usize) -> anyhow::Result<usize> {
@@ -213,6 +232,7 @@ pub fn prepare(args: Args) -> anyhow::Result<Box<dyn Prepared>> {
             force: c.force,
             seed,
         },
+        resume: args.resume,
     }))
 }
 
@@ -254,22 +274,106 @@ impl Visits {
     }
 }
 
-/// One training run's record.
+/// What the metrics use of one training run (one seed, one arm).
+#[derive(Debug, Clone, PartialEq)]
 struct RunRecord {
-    log: TrainLog,
-    vime: Vec<VimeIter>,
+    /// Environment steps after each iteration.
+    steps: Vec<usize>,
+    /// Mean environment return per iteration (`None`: no episode ended).
+    curve: Vec<Option<f64>>,
+    /// VIME arm: the dynamics bound per iteration (NaN before training).
+    elbo: Vec<f64>,
+    /// VIME arm: mean information gain per iteration.
+    mean_kl: Vec<f64>,
+    /// VIME arm: seconds training the BNN, summed over iterations.
+    train_seconds: f64,
+    /// VIME arm: seconds computing information gains, summed.
+    kl_seconds: f64,
+    /// Wall time of the run.
     wall: f64,
+    /// This run's visit counts (BINS × BINS).
+    visits: Vec<u64>,
+}
+
+impl RunRecord {
+    fn new(log: &TrainLog, vime: &[VimeIter], wall: f64, visits: Vec<u64>) -> Self {
+        RunRecord {
+            steps: log.iterations.iter().map(|i| i.steps).collect(),
+            curve: log.iterations.iter().map(|i| i.mean_return).collect(),
+            elbo: vime.iter().map(|v| v.elbo).collect(),
+            mean_kl: vime.iter().map(|v| v.mean_kl).collect(),
+            train_seconds: vime.iter().map(|v| v.train_seconds).sum(),
+            kl_seconds: vime.iter().map(|v| v.kl_seconds).sum(),
+            wall,
+            visits,
+        }
+    }
+}
+
+/// The checkpoint of one finished run: a [`RunRecord`] with every float as
+/// its IEEE bits (so that a reloaded run is bit-identical), and the key of
+/// the settings it was made with.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedRun {
+    /// The settings (config without the seed list, plus arm and seed), as
+    /// canonical JSON text.
+    key: String,
+    steps: Vec<usize>,
+    curve: Vec<Option<u64>>,
+    elbo: Vec<u64>,
+    mean_kl: Vec<u64>,
+    train_seconds: u64,
+    kl_seconds: u64,
+    wall: u64,
+    visits: Vec<u64>,
+}
+
+impl SavedRun {
+    fn from_record(key: String, r: &RunRecord) -> Self {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect();
+        SavedRun {
+            key,
+            steps: r.steps.clone(),
+            curve: r.curve.iter().map(|c| c.map(f64::to_bits)).collect(),
+            elbo: bits(&r.elbo),
+            mean_kl: bits(&r.mean_kl),
+            train_seconds: r.train_seconds.to_bits(),
+            kl_seconds: r.kl_seconds.to_bits(),
+            wall: r.wall.to_bits(),
+            visits: r.visits.clone(),
+        }
+    }
+
+    fn into_record(self) -> RunRecord {
+        let floats = |v: Vec<u64>| v.into_iter().map(f64::from_bits).collect();
+        RunRecord {
+            steps: self.steps,
+            curve: self
+                .curve
+                .into_iter()
+                .map(|c| c.map(f64::from_bits))
+                .collect(),
+            elbo: floats(self.elbo),
+            mean_kl: floats(self.mean_kl),
+            train_seconds: f64::from_bits(self.train_seconds),
+            kl_seconds: f64::from_bits(self.kl_seconds),
+            wall: f64::from_bits(self.wall),
+            visits: self.visits,
+        }
+    }
+}
+
+/// Where the runs' checkpoints go: `DIR.ckpt` beside the output `DIR`.
+fn checkpoint_dir(out: &Path) -> PathBuf {
+    let mut s = out.as_os_str().to_owned();
+    s.push(".ckpt");
+    PathBuf::from(s)
 }
 
 impl Plan {
     /// One run (one seed, one arm).
-    fn one(
-        &self,
-        seed: u64,
-        vime: bool,
-        visits: &mut Visits,
-        progress: &Progress,
-    ) -> anyhow::Result<RunRecord> {
+    fn one(&self, seed: u64, vime: bool, progress: &Progress) -> anyhow::Result<RunRecord> {
+        let mut visits = Visits::new(&self.config.env);
         let cfg = &self.config;
         let env = if cfg.obs_scale == "auto" {
             Rescaled::auto(self.env.clone())
@@ -325,11 +429,58 @@ impl Plan {
             }
             (None, None, _) => bail!("no policy optimiser configured"),
         };
-        Ok(RunRecord {
-            log,
-            vime: vime_log,
-            wall: start.elapsed().as_secs_f64(),
-        })
+        let wall = start.elapsed().as_secs_f64();
+        Ok(RunRecord::new(&log, &vime_log, wall, visits.counts))
+    }
+
+    /// The checkpoint key of the (arm, seed) run: every setting but the
+    /// seed list, plus the arm and the seed.
+    fn key(&self, arm: &str, seed: u64) -> anyhow::Result<String> {
+        let mut v = config_value(&self.config)?;
+        if let Some(m) = v.as_object_mut() {
+            m.remove("seeds");
+            m.insert("arm".into(), json!(arm));
+            m.insert("seed".into(), json!(seed));
+        }
+        Ok(serde_json::to_string(&v)?)
+    }
+
+    /// The (arm, seed) run: from its checkpoint with `--resume` when one
+    /// exists, else trained and then checkpointed.
+    fn one_checkpointed(
+        &self,
+        ckdir: &Path,
+        arm: &str,
+        seed: u64,
+        vime: bool,
+        progress: &Progress,
+    ) -> anyhow::Result<RunRecord> {
+        let path = ckdir.join(format!("{arm}-seed{seed}.json"));
+        let key = self.key(arm, seed)?;
+        if self.resume && path.exists() {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading the checkpoint {}", path.display()))?;
+            let saved: SavedRun = serde_json::from_str(&text)
+                .with_context(|| format!("reading the checkpoint {}", path.display()))?;
+            ensure!(
+                saved.key == key,
+                "the checkpoint {} was made with other settings; run without --resume \
+                 or remove {}",
+                path.display(),
+                ckdir.display()
+            );
+            let r = saved.into_record();
+            progress.update(
+                r.steps.len(),
+                r.curve.last().copied().flatten().unwrap_or(0.0),
+            );
+            return Ok(r);
+        }
+        let r = self.one(seed, vime, progress)?;
+        let text = serde_json::to_string(&SavedRun::from_record(key, &r))?;
+        elbo_deep::checkpoint::write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("writing the checkpoint {}", path.display()))?;
+        Ok(r)
     }
 }
 
@@ -415,6 +566,7 @@ impl Prepared for Plan {
         }
         arms.push(("baseline", false));
         let label = self.label();
+        let ckdir = checkpoint_dir(&self.out_dir());
         let mut m = Metrics::new(&self.run.id);
         let mut curves = serde_json::Map::new();
         let mut success = serde_json::Map::new();
@@ -446,23 +598,24 @@ impl Prepared for Plan {
             let mut arm_kl: Vec<Vec<f64>> = Vec::new();
             for &seed in &cfg.seeds {
                 progress.set_label(format!("{label}: {arm}, seed {seed}"));
-                let r = self.one(seed, with_vime, &mut visits, progress)?;
-                let curve: Vec<Option<f64>> =
-                    r.log.iterations.iter().map(|i| i.mean_return).collect();
-                let first = curve.iter().position(|v| v.is_some_and(|x| x > 0.0));
+                let r = self.one_checkpointed(&ckdir, arm, seed, with_vime, progress)?;
+                for (total, c) in visits.counts.iter_mut().zip(&r.visits) {
+                    *total += c;
+                }
+                let first = r.curve.iter().position(|v| v.is_some_and(|x| x > 0.0));
                 arm_success.push(first.is_some());
                 arm_first.push(first);
                 if steps.is_empty() {
-                    steps = r.log.iterations.iter().map(|i| i.steps).collect();
+                    steps = r.steps;
                 }
-                arm_curves.push(curve);
+                arm_curves.push(r.curve);
                 if with_vime {
                     wall_vime += r.wall;
                     n_vime += 1;
-                    bnn_train += r.vime.iter().map(|v| v.train_seconds).sum::<f64>();
-                    bnn_kl += r.vime.iter().map(|v| v.kl_seconds).sum::<f64>();
-                    arm_elbo.push(r.vime.iter().map(|v| v.elbo).collect());
-                    arm_kl.push(r.vime.iter().map(|v| v.mean_kl).collect());
+                    bnn_train += r.train_seconds;
+                    bnn_kl += r.kl_seconds;
+                    arm_elbo.push(r.elbo);
+                    arm_kl.push(r.mean_kl);
                 }
             }
             let frac = arm_success.iter().filter(|&&s| s).count() as f64 / cfg.seeds.len() as f64;
