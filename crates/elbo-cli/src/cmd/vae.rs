@@ -468,6 +468,10 @@ pub fn prepare_plan(args: Args) -> anyhow::Result<Plan> {
     })
 }
 
+/// A trained network, its NLL curve (epoch, NLL) and the epoch a resumed
+/// run started from.
+type Trained = (Trainer, Vec<(usize, f64)>, Option<usize>);
+
 /// Train one network with `train_cfg`, reporting progress; evaluate the
 /// NLL every `eval_every` epochs. Returns the trainer and the NLL curve.
 fn train_one(
@@ -477,7 +481,7 @@ fn train_one(
     progress: &mut Progress,
     tag: &str,
     eval_px: &[f32],
-) -> anyhow::Result<(Trainer, Vec<(usize, f64)>, Option<usize>)> {
+) -> anyhow::Result<Trained> {
     let cfg = &plan.config;
     let device = elbo_deep::device::by_name(&cfg.device, plan.run.seed)?.autodiff();
     let mut resumed_from = None;
