@@ -5,13 +5,15 @@
 # threads, in one run: epoch times, their ratio elbo/PyTorch, and the test
 # losses of both.
 #
-#   EPOCHS=10 THREADS=2 scripts/bench_vae.sh          # writes out/bench-vae/bench.json
+#   EPOCHS=10 THREADS=1 scripts/bench_vae.sh          # writes out/bench-vae/bench.json
 #
+# THREADS defaults to 1: on a loaded 2-core machine PyTorch's OpenMP threads
+# spin against each other and two threads run several times slower than one.
 # Needs `cargo build --release -p elbo-cli` and `python3 -c "import torch"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-10}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 OUT=${OUT:-out/bench-vae}
 ELBO=${ELBO:-target/release/elbo}
 SEED=${SEED:-1}
