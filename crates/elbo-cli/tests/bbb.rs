@@ -3,18 +3,11 @@
 //! one-line errors for bad input.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
+mod common;
+
+use common::{elbo, metrics};
 use serde_json::Value;
-
-fn elbo(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_elbo"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run elbo")
-}
 
 fn ok(dir: &Path, args: &[&str]) -> Value {
     let o = elbo(dir, args);
@@ -28,8 +21,7 @@ fn ok(dir: &Path, args: &[&str]) -> Value {
         .position(|a| *a == "--out")
         .map(|i| args[i + 1])
         .expect("tests pass --out");
-    let text = std::fs::read_to_string(dir.join(out).join("metrics.json")).expect("metrics.json");
-    serde_json::from_str(&text).expect("valid JSON")
+    metrics(dir, out)
 }
 
 fn err(dir: &Path, args: &[&str]) -> String {

@@ -4,44 +4,14 @@
 //! resumed from the checkpoints of a shorter one equals an unbroken run;
 //! bad flags give one error line and exit 2 with no output directory.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use common::{elbo, metrics};
 use serde_json::Value;
 
-fn elbo(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_elbo"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("run elbo")
-}
-
-fn metrics(dir: &Path, out: &str) -> Value {
-    let text = std::fs::read_to_string(dir.join(out).join("metrics.json")).expect("metrics.json");
-    serde_json::from_str(&text).expect("valid JSON")
-}
-
-/// Exit 2, exactly one stderr line `elbo: …` mentioning `needle`, no panic,
-/// and no output directory.
+/// Exit 2, one `elbo:` line mentioning `needle`, no output directory.
 fn fails(args: &[&str], needle: &str) {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let mut all = vec!["vime", "--quick", "--out", "o"];
-    all.extend_from_slice(args);
-    let out = elbo(dir.path(), &all);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{args:?}: {stderr:?}");
-    assert!(lines[0].starts_with("elbo: "), "{stderr}");
-    assert!(
-        lines[0].contains(needle),
-        "{args:?}: `{}` lacks `{needle}`",
-        lines[0]
-    );
-    assert!(!stderr.contains("panicked"));
-    assert!(!dir.path().join("o").exists());
+    common::fails(&["vime", "--quick"], args, needle);
 }
 
 /// Small settings so that a run takes about a second even in a debug build.
