@@ -23,4 +23,6 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_btl_vader_single_copy_mechanism=none
 export OMPI_MCA_rmaps_base_oversubscribe=1
 
-timeout 900 cargo test -p elbo-cli --features mpi --test distributed --locked -- --test-threads=1
+# --workspace keeps the feature set of the main test run, so nothing but
+# mpi-sys and elbo-cli is rebuilt.
+timeout 900 cargo test --workspace --features elbo-cli/mpi --test distributed --locked -- --test-threads=1
