@@ -650,13 +650,20 @@ fn reproduce_quick_writes_a_self_contained_report() {
         "fig10_7",
         "digits",
         "svi",
+        "gradient_variance",
+        "bbb_regress",
+        "bbb_tabular",
+        "bbb_sequential",
+        "bbb_bandit",
+        "vime",
+        "vae",
     ] {
         assert!(html.contains(&format!("id=\"{key}\"")), "{key}");
     }
     let md = std::fs::read_to_string(e.path("r/results.md")).unwrap();
     assert!(md.starts_with("| experiment | quantity | ours | published | peer |"));
     let summary: Value = e.json("r/summary.json");
-    assert_eq!(summary["experiments"].as_array().map(Vec::len), Some(8));
+    assert_eq!(summary["experiments"].as_array().map(Vec::len), Some(15));
     assert_required(&e.metrics("r"), "reproduce");
     assert_eq!(e.metrics("r/fig10_9/seed-3")["best_degree"], 3);
 
