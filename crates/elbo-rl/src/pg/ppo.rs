@@ -10,12 +10,9 @@
 
 use super::log::{IterLog, TrainLog};
 use super::mlp::{Adam, clip_norm};
-use super::policy::Policy;
 use super::rollout::{Batch, collect, gae, normalize};
-use super::value::ValueFn;
-use crate::env::{Env, VecEnv};
+use crate::env::Env;
 use crate::error::{Error, Result, check};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -141,11 +138,22 @@ pub fn train_with<E: Env>(
     bonus: &mut dyn FnMut(&mut Batch) -> Result<()>,
 ) -> Result<TrainLog> {
     cfg.check()?;
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1));
-    let mut venv = VecEnv::new(env, cfg.num_envs, cfg.seed)?;
-    let policy = Policy::new(venv.obs_dim(), venv.action_space(), &cfg.hidden);
-    let mut theta = policy.init(&mut rng, cfg.init_log_std);
-    let mut value = ValueFn::new(venv.obs_dim(), &cfg.value_hidden, &mut rng);
+    // Seeding: one u64 drives the environments (streams 0..N of `seed`),
+    // and the policy, value and sampling generator (`seed + 1`).
+    let super::rollout::Start {
+        mut rng,
+        mut venv,
+        policy,
+        mut theta,
+        mut value,
+    } = super::rollout::start(
+        env,
+        cfg.seed,
+        cfg.num_envs,
+        &cfg.hidden,
+        cfg.init_log_std,
+        &cfg.value_hidden,
+    )?;
     let mut adam = Adam::new(policy.n_params());
     let (d, ad, k) = (venv.obs_dim(), policy.act_dim(), policy.dist_dim());
     let batch_size = cfg.num_envs * cfg.num_steps;

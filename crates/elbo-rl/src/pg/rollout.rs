@@ -4,6 +4,7 @@
 
 use super::mlp::MlpCache;
 use super::policy::Policy;
+use super::value::ValueFn;
 use crate::env::{Env, VecEnv};
 use rand::Rng;
 
@@ -176,6 +177,42 @@ pub fn normalize(x: &mut [f64]) {
     let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
     let sd = var.sqrt() + 1e-8;
     x.iter_mut().for_each(|v| *v = (*v - mean) / sd);
+}
+
+/// What TRPO and PPO start from: the generator of the policy, value and
+/// sampling (`seed + 1`), the environments (streams 0..N of `seed`), the
+/// policy with its initial parameters θ, and the value function — drawn in
+/// that order, so both algorithms start identically from one seed.
+pub(crate) struct Start<E: Env> {
+    pub rng: rand_chacha::ChaCha8Rng,
+    pub venv: VecEnv<E>,
+    pub policy: Policy,
+    pub theta: Vec<f64>,
+    pub value: ValueFn,
+}
+
+/// Build the [`Start`] of a policy-gradient run.
+pub(crate) fn start<E: Env>(
+    env: E,
+    seed: u64,
+    num_envs: usize,
+    hidden: &[usize],
+    init_log_std: f64,
+    value_hidden: &[usize],
+) -> crate::error::Result<Start<E>> {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed.wrapping_add(1));
+    let venv = VecEnv::new(env, num_envs, seed)?;
+    let policy = Policy::new(venv.obs_dim(), venv.action_space(), hidden);
+    let theta = policy.init(&mut rng, init_log_std);
+    let value = ValueFn::new(venv.obs_dim(), value_hidden, &mut rng);
+    Ok(Start {
+        rng,
+        venv,
+        policy,
+        theta,
+        value,
+    })
 }
 
 #[cfg(test)]

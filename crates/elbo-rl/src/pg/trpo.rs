@@ -15,10 +15,8 @@
 use super::log::{IterLog, TrainLog};
 use super::policy::Policy;
 use super::rollout::{Batch, collect, gae, normalize};
-use super::value::ValueFn;
-use crate::env::{Env, VecEnv};
+use crate::env::Env;
 use crate::error::{Error, Result, check};
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -203,11 +201,20 @@ pub fn train_with<E: Env>(
     cfg.check()?;
     // Seeding: one u64 drives the environments (streams 0..N of `seed`),
     // and the policy, value and sampling generator (`seed + 1`).
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(1));
-    let mut venv = VecEnv::new(env, cfg.num_envs, cfg.seed)?;
-    let policy = Policy::new(venv.obs_dim(), venv.action_space(), &cfg.hidden);
-    let mut theta = policy.init(&mut rng, cfg.init_log_std);
-    let mut value = ValueFn::new(venv.obs_dim(), &cfg.value_hidden, &mut rng);
+    let super::rollout::Start {
+        mut rng,
+        mut venv,
+        policy,
+        mut theta,
+        mut value,
+    } = super::rollout::start(
+        env,
+        cfg.seed,
+        cfg.num_envs,
+        &cfg.hidden,
+        cfg.init_log_std,
+        &cfg.value_hidden,
+    )?;
     let horizon = cfg.batch_size.div_ceil(cfg.num_envs);
     let start = Instant::now();
     let mut log = Vec::with_capacity(cfg.iterations);
