@@ -50,6 +50,10 @@ pub enum Error {
         /// What went wrong.
         problem: String,
     },
+    /// A collective operation among data-parallel replicas failed, or the
+    /// replicas disagree.
+    #[error("{0}")]
+    Replicas(String),
     /// An I/O error on a named file.
     #[error("{}: {source}", path.display())]
     Io {

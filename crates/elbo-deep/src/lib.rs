@@ -17,6 +17,8 @@
 //!   digits) as f32 matrices ready for tensors.
 //! - [`grads`]: a module's gradients as one flat buffer, for data-parallel
 //!   training (an allreduce per step).
+//! - [`parallel`]: data-parallel training: replicas, shares of a global
+//!   batch, gradient allreduce, identical starting weights.
 //! - [`device`]: the burn device by name (`cpu`, and `cuda` / `wgpu` when
 //!   built with those features).
 //!
@@ -30,6 +32,7 @@ pub mod device;
 pub mod error;
 pub mod estimators;
 pub mod grads;
+pub mod parallel;
 pub mod vae;
 
 pub use error::{Error, Result};

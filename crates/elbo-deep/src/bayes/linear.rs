@@ -7,6 +7,7 @@ use burn::tensor::{Device, Distribution, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::prior::{HALF_LN_2PI, LayerPrior, ln_normal0, ln_scale_mixture};
+use crate::parallel::{Rows, noise_rows};
 use crate::{Error, Result};
 
 /// σ = ln(1 + e^ρ) (Blundell et al. 2015 §3.2), with ρ capped at 30 where
@@ -215,9 +216,17 @@ impl BayesLinear {
     /// # Shapes
     /// x `[batch, d_input]` → `[batch, d_output]`.
     pub fn forward_local(&self, x: Tensor<2>) -> Tensor<2> {
+        self.forward_local_in(x, None)
+    }
+
+    /// [`BayesLinear::forward_local`] for one replica's rows of a global
+    /// minibatch: the noise is the global batch's, at these rows
+    /// ([`crate::parallel::noise_rows`]).
+    pub fn forward_local_in(&self, x: Tensor<2>, rows: Option<Rows>) -> Tensor<2> {
         let (gamma, delta) = self.moments(x);
-        let eps = Tensor::random(
+        let eps = noise_rows(
             gamma.dims(),
+            rows,
             Distribution::Normal(0.0, 1.0),
             &gamma.device(),
         );

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::linear::{BayesLinear, BayesLinearConfig, LayerDiag, softplus};
 use super::prior::{GaussianFactors, HALF_LN_2PI, Prior};
+use crate::parallel::{Rows, noise_rows};
 use crate::{Error, Result};
 
 /// How a forward pass treats the weights.
@@ -190,13 +191,27 @@ impl BayesMlp {
         sampling: Sampling,
         dropout: Option<f64>,
     ) -> (Tensor<2>, Vec<super::linear::WeightSample>) {
+        self.forward_in(x, sampling, dropout, None)
+    }
+
+    /// [`BayesMlp::forward`] for one replica's rows of a global minibatch
+    /// (data-parallel training): per-row noise (local reparameterisation,
+    /// dropout masks) is the global batch's at these rows; weight draws are
+    /// the same on every replica.
+    pub fn forward_in(
+        &self,
+        x: Tensor<2>,
+        sampling: Sampling,
+        dropout: Option<f64>,
+        rows: Option<Rows>,
+    ) -> (Tensor<2>, Vec<super::linear::WeightSample>) {
         let mut h = x;
         let mut draws = Vec::new();
         let last = self.layers.len() - 1;
         for (i, layer) in self.layers.iter().enumerate() {
             h = match sampling {
                 Sampling::Mean => layer.forward_mean(h),
-                Sampling::Local => layer.forward_local(h),
+                Sampling::Local => layer.forward_local_in(h, rows),
                 Sampling::Weights => {
                     let (y, s) = layer.forward_sample(h);
                     draws.push(s);
@@ -206,8 +221,12 @@ impl BayesMlp {
             if i < last {
                 h = relu(h);
                 if let Some(p) = dropout.filter(|&p| p > 0.0) {
-                    let keep =
-                        Tensor::random(h.dims(), Distribution::Bernoulli(1.0 - p), &h.device());
+                    let keep = noise_rows(
+                        h.dims(),
+                        rows,
+                        Distribution::Bernoulli(1.0 - p),
+                        &h.device(),
+                    );
                     h = h * keep.mul_scalar(1.0 / (1.0 - p));
                 }
             }
@@ -303,6 +322,24 @@ impl BayesMlp {
         samples: usize,
         kl_weight: f64,
     ) -> LossParts {
+        self.loss_in(x, y, prior, likelihood, sampling, samples, kl_weight, None)
+    }
+
+    /// [`BayesMlp::loss`] on one replica's rows of a global minibatch
+    /// ([`BayesMlp::forward_in`]); the replicas' losses sum to the global
+    /// F_i when each weights the KL by π_i / P.
+    #[allow(clippy::too_many_arguments)]
+    pub fn loss_in(
+        &self,
+        x: Tensor<2>,
+        y: Tensor<2>,
+        prior: &Prior,
+        likelihood: Likelihood,
+        sampling: Sampling,
+        samples: usize,
+        kl_weight: f64,
+        rows: Option<Rows>,
+    ) -> LossParts {
         let samples = if sampling == Sampling::Mean {
             1
         } else {
@@ -311,7 +348,7 @@ impl BayesMlp {
         let mut nll: Option<Tensor<1>> = None;
         let mut kl: Option<Tensor<1>> = None;
         for _ in 0..samples {
-            let (f, draws) = self.forward(x.clone(), sampling, None);
+            let (f, draws) = self.forward_in(x.clone(), sampling, None, rows);
             let n = self.nll(f, y.clone(), likelihood);
             nll = Some(match nll {
                 Some(t) => t + n,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::net::{BayesMlp, KlWeighting, Likelihood, Sampling};
 use super::prior::{Prior, tensor_vec};
+use crate::parallel::{self, Replicas, Rows, Single, share};
 use crate::{Error, Result};
 
 /// How a network is fitted.
@@ -205,19 +206,37 @@ impl Trainer {
     /// One gradient step on the minibatch (x, y) with KL weight π_i; returns
     /// (F_i, KL, NLL) as numbers.
     pub fn step(&mut self, x: Tensor<2>, y: Tensor<2>, kl_weight: f64) -> Result<(f64, f64, f64)> {
+        self.step_in(x, y, kl_weight, None, &Single)
+    }
+
+    /// [`Trainer::step`] as one of P data-parallel replicas: (x, y) are
+    /// this replica's `rows` of the global minibatch, the KL enters its
+    /// loss with weight π_i / P, the replicas' gradients are summed before
+    /// the (identical) Adam step, and the numbers returned are the global
+    /// minibatch's.
+    pub fn step_in(
+        &mut self,
+        x: Tensor<2>,
+        y: Tensor<2>,
+        kl_weight: f64,
+        rows: Option<Rows>,
+        replicas: &dyn Replicas,
+    ) -> Result<(f64, f64, f64)> {
         let c = &self.config;
+        let p = replicas.size();
         let parts = if c.bayes {
-            self.net.loss(
+            self.net.loss_in(
                 x,
                 y,
                 &self.prior,
                 self.likelihood,
                 c.sampling,
                 c.samples,
-                kl_weight,
+                kl_weight / p as f64,
+                rows,
             )
         } else {
-            let (f, _) = self.net.forward(x, Sampling::Mean, c.dropout);
+            let (f, _) = self.net.forward_in(x, Sampling::Mean, c.dropout, rows);
             let nll = self.net.nll(f, y, self.likelihood);
             super::net::LossParts {
                 loss: nll.clone(),
@@ -225,7 +244,14 @@ impl Trainer {
                 nll,
             }
         };
-        let loss_v: f64 = parts.loss.clone().into_scalar::<f32>() as f64;
+        let mut numbers = [
+            parts.loss.clone().into_scalar::<f32>() as f64,
+            parts.kl.clone().detach().into_scalar::<f32>() as f64 / p as f64,
+            parts.nll.clone().detach().into_scalar::<f32>() as f64,
+        ];
+        // Reduced before the check, so every replica sees the same verdict.
+        replicas.sum_f64(&mut numbers)?;
+        let [loss_v, kl_v, nll_v] = numbers;
         if !loss_v.is_finite() {
             return Err(Error::NonFinite {
                 what: "loss",
@@ -233,12 +259,19 @@ impl Trainer {
                 at: format!("step {}", self.steps + 1),
             });
         }
-        let kl_v = parts.kl.detach().into_scalar::<f32>() as f64;
-        let nll_v = parts.nll.detach().into_scalar::<f32>() as f64;
+        let device = parts.loss.device();
         let grads = GradientsParams::from_grads(parts.loss.backward(), &self.net);
+        let grads = parallel::allreduce_gradients(&self.net, grads, &device, replicas, 1.0)?;
         self.net = self.optim.step(self.config.lr, self.net.clone(), grads);
         self.steps += 1;
         Ok((loss_v, kl_v, nll_v))
+    }
+
+    /// Make this replica's network replica 0's (before the first
+    /// [`Trainer::epoch_on`] of a data-parallel run).
+    pub fn sync(&mut self, replicas: &dyn Replicas) -> Result<()> {
+        self.net = parallel::broadcast_module(self.net.clone(), replicas)?;
+        Ok(())
     }
 
     /// One pass over (x, y) in a fresh seeded order, minibatch i weighting
@@ -247,9 +280,31 @@ impl Trainer {
     /// # Shapes
     /// x `[n, d_input]`, y `[n, d_output]`.
     pub fn epoch(&mut self, x: &Tensor<2>, y: &Tensor<2>) -> Result<EpochStats> {
+        self.epoch_on(x, y, &Single)
+    }
+
+    /// [`Trainer::epoch`] as one of P data-parallel replicas holding the
+    /// same (x, y): every replica draws the same order, takes its
+    /// [`share`] of each global minibatch and steps with
+    /// [`Trainer::step_in`]. With P > 1 a last partial minibatch of fewer
+    /// than P rows joins the one before it (every replica needs a row).
+    /// Equals [`Trainer::epoch`] up to the order of float additions.
+    ///
+    /// # Errors
+    /// Besides [`Trainer::epoch`]'s: fewer examples than replicas, a failed
+    /// collective, replicas whose weights differ after the epoch.
+    pub fn epoch_on(
+        &mut self,
+        x: &Tensor<2>,
+        y: &Tensor<2>,
+        replicas: &dyn Replicas,
+    ) -> Result<EpochStats> {
         let [n, _] = x.dims();
-        if n == 0 {
-            return Err(Error::Shape("no training examples".into()));
+        let p = replicas.size();
+        if n == 0 || n < p {
+            return Err(Error::Shape(format!(
+                "{n} training examples for {p} processes: each needs at least one"
+            )));
         }
         // Each epoch draws from its own seed (order and weight noise), so a
         // run resumed from a checkpoint continues exactly.
@@ -264,18 +319,30 @@ impl Trainer {
         let mut order: Vec<usize> = (0..n).collect();
         order.shuffle(&mut self.rng);
         let b = self.config.batch_size.min(n);
-        let m = n.div_ceil(b);
+        let mut chunks: Vec<&[usize]> = order.chunks(b).collect();
+        if p > 1 && chunks.len() > 1 && chunks.last().is_some_and(|c| c.len() < p) {
+            let k = chunks.len();
+            chunks[k - 2] = &order[(k - 2) * b..];
+            chunks.pop();
+        }
+        let m = chunks.len();
         let (mut f_sum, mut nll_sum, mut kl_last) = (0.0, 0.0, 0.0);
-        for (i, chunk) in order.chunks(b).enumerate() {
-            let idx = index_tensor(chunk, &device);
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let mine = share(chunk.len(), replicas.rank(), p);
+            let rows = (p > 1).then_some(Rows {
+                start: mine.start,
+                global: chunk.len(),
+            });
+            let idx = index_tensor(&chunk[mine], &device);
             let xb = x.clone().select(0, idx.clone());
             let yb = y.clone().select(0, idx);
             let w = self.config.kl_weighting.weight(i + 1, m);
-            let (f, kl, nll) = self.step(xb, yb, w)?;
+            let (f, kl, nll) = self.step_in(xb, yb, w, rows, replicas)?;
             f_sum += f;
             nll_sum += nll;
             kl_last = kl;
         }
+        parallel::check_identical(&self.net, replicas)?;
         self.epochs += 1;
         Ok(EpochStats {
             bound: -f_sum,

@@ -543,3 +543,70 @@ fn wrong_image_size_is_a_clear_error() {
         "{e}"
     );
 }
+
+/// Data-parallel training on P threads (equal and unequal shares of the
+/// batch) follows the single-process run: the same bound every epoch (the
+/// replicas draw the global batch's pixels and ε) and the same weights, up
+/// to the order of float additions — and differs once the noise differs.
+#[test]
+fn data_parallel_replicas_follow_the_single_process_run() {
+    use crate::parallel::{LocalGroup, Single};
+    let device = ad();
+    let (train, _) = digits_split();
+    for cfg in [
+        TrainConfig {
+            estimator: Estimator::Score,
+            ..quick_train(2)
+        },
+        TrainConfig {
+            objective: Objective::Iwae,
+            k: 3,
+            ..quick_train(2)
+        },
+    ] {
+        device.seed(11);
+        let init = small(4).init(&device).unwrap();
+        let run = |replicas: &dyn crate::parallel::Replicas, seed: u64| {
+            let mut t = Trainer::from_model(
+                init.clone(),
+                TrainConfig {
+                    seed,
+                    ..cfg.clone()
+                },
+            );
+            t.sync(replicas).unwrap();
+            while !t.finished() {
+                t.epoch_on(&train, replicas, &mut |_, _| {}).unwrap();
+            }
+            (t.state.elbo_trace.clone(), weights(t.model()))
+        };
+        let (single, w1) = run(&Single, 4);
+        let (other_seed, _) = run(&Single, 5);
+        for p in [2usize, 3] {
+            let group = LocalGroup::new(p);
+            let runs: Vec<(Vec<f64>, Vec<f32>)> = std::thread::scope(|s| {
+                let hs: Vec<_> = group.iter().map(|g| s.spawn(|| run(g, 4))).collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for (trace, w) in &runs {
+                assert_eq!(trace.len(), 2);
+                for (a, b) in trace.iter().zip(&single) {
+                    assert!(
+                        (a - b).abs() < 1e-5 * b.abs(),
+                        "P = {p}: {trace:?} vs {single:?}"
+                    );
+                }
+                let dw = w
+                    .iter()
+                    .zip(&w1)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(dw < 1e-4, "P = {p}: weights differ by {dw}");
+            }
+            // Every replica reports the same bound, bit for bit.
+            assert!(runs.iter().all(|r| r.0 == runs[0].0));
+        }
+        // A different seed moves the curve by far more than the tolerance.
+        assert!((other_seed[0] - single[0]).abs() > 1e-3 * single[0].abs());
+    }
+}

@@ -12,14 +12,15 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::Device;
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Estimator, Likelihood, Objective, TrainConfig, VaeConfig};
 use super::model::{Batch, Noise, Step, Vae};
 use crate::data::ImageSet;
+use crate::parallel::{self, Replicas, Single, share};
 use crate::{Error, Result, checkpoint};
 
 /// Adam's ε: PyTorch's default (burn's is 1e-5), so that the comparison
@@ -228,6 +229,38 @@ impl Trainer {
         data: &ImageSet,
         on_step: &mut dyn FnMut(usize, f64),
     ) -> Result<EpochReport> {
+        self.epoch_on(data, &Single, on_step)
+    }
+
+    /// Make this replica's network replica 0's (call once, before the first
+    /// [`Trainer::epoch_on`] of a data-parallel run).
+    pub fn sync(&mut self, replicas: &dyn Replicas) -> Result<()> {
+        let model = self
+            .model
+            .take()
+            .ok_or_else(|| Error::Shape("no model".into()))?;
+        self.model = Some(parallel::broadcast_module(model, replicas)?);
+        Ok(())
+    }
+
+    /// [`Trainer::epoch`] as one of P data-parallel replicas: every replica
+    /// draws the whole global batch's randomness (binary pixels, ε) from the
+    /// epoch's generator, keeps the rows of its [`share`], computes its
+    /// gradient and the replicas sum them, weighted by their shares (one
+    /// allreduce per step), before the same Adam step everywhere. The bound
+    /// reported is the global batch's. Equals [`Trainer::epoch`] up to the
+    /// order of floating-point additions.
+    ///
+    /// # Errors
+    /// Besides [`Trainer::epoch`]'s: a batch smaller than P, free bits
+    /// (a maximum over the global batch's mean KL) with P > 1, a failed
+    /// collective, replicas whose weights differ after the epoch.
+    pub fn epoch_on(
+        &mut self,
+        data: &ImageSet,
+        replicas: &dyn Replicas,
+        on_step: &mut dyn FnMut(usize, f64),
+    ) -> Result<EpochReport> {
         let cfg = self.state.train.clone();
         let d = data.dim();
         if d != self.state.vae.input() {
@@ -249,6 +282,22 @@ impl Trainer {
                 data.name
             )));
         }
+        let p = replicas.size();
+        if b < p {
+            return Err(Error::Shape(format!(
+                "a batch of {b} images cannot be shared by {p} processes; use --batch >= {p}"
+            )));
+        }
+        if p > 1 && cfg.free_bits > 0.0 {
+            return Err(Error::invalid(
+                "free bits with several processes",
+                cfg.free_bits,
+                "0 (its maximum over the global batch's mean KL does not split across processes)",
+            ));
+        }
+        let mine = share(b, replicas.rank(), p);
+        let nl = mine.len();
+        let weight = nl as f64 / b as f64;
         let e = self.state.epochs_done;
         let mut rng = epoch_rng(cfg.seed, e);
         let mut order: Vec<usize> = (0..n).collect();
@@ -261,25 +310,39 @@ impl Trainer {
             .model
             .take()
             .ok_or_else(|| Error::Shape("no model".into()))?;
-        let mut pixels = vec![0.0f32; b * d];
+        let mut pixels = vec![0.0f32; nl * d];
+        let mut eps = vec![0.0f32; cfg.k * b * l];
         for s in 0..steps {
             for (row, &i) in order[s * b..(s + 1) * b].iter().enumerate() {
-                let dst = &mut pixels[row * d..(row + 1) * d];
                 let src = data.image(i);
+                let local = mine.contains(&row);
+                let at = if local { (row - mine.start) * d } else { 0 };
                 if cfg.binarize {
-                    for (o, &p) in dst.iter_mut().zip(src) {
-                        *o = if rand::Rng::random::<f32>(&mut rng) < p {
-                            1.0
-                        } else {
-                            0.0
-                        };
+                    // Every replica draws every row's pixels: the stream stays the same.
+                    for (j, &p) in src.iter().enumerate() {
+                        let bit = rand::Rng::random::<f32>(&mut rng) < p;
+                        if local {
+                            pixels[at + j] = if bit { 1.0 } else { 0.0 };
+                        }
                     }
-                } else {
-                    dst.copy_from_slice(src);
+                } else if local {
+                    pixels[at..at + d].copy_from_slice(src);
                 }
             }
-            let batch = Batch::new(&pixels, b, d, cfg.k, likelihood, &self.device);
-            let noise = Noise::draw(&mut rng, cfg.k * b, l, &self.device);
+            let batch = Batch::new(&pixels, nl, d, cfg.k, likelihood, &self.device);
+            for v in eps.iter_mut() {
+                *v = rng.sample::<f32, _>(rand_distr::StandardNormal);
+            }
+            let noise = if p == 1 {
+                Noise::new(eps.clone(), cfg.k * b, l, &self.device)
+            } else {
+                // Rows are sample-major (row j·B + i is sample j of point i).
+                let mut local = Vec::with_capacity(cfg.k * nl * l);
+                for j in 0..cfg.k {
+                    local.extend_from_slice(&eps[(j * b + mine.start) * l..(j * b + mine.end) * l]);
+                }
+                Noise::new(local, cfg.k * nl, l, &self.device)
+            };
             let beta = cfg.beta(e as f64 + s as f64 / steps as f64);
             let step: Step = match (cfg.objective, cfg.estimator) {
                 (Objective::Iwae, _) => model.iwae(&batch, &noise),
@@ -290,7 +353,19 @@ impl Trainer {
                     model.elbo_score(&batch, &noise, beta, cfg.free_bits, self.state.baseline)
                 }
             };
-            let report = step.report()?;
+            let mut report = step.report()?;
+            if p > 1 {
+                // The global batch's numbers: the shares' means, weighted.
+                let mut parts = [
+                    report.bound * weight,
+                    report.recon.unwrap_or(0.0) * weight,
+                    report.kl.unwrap_or(0.0) * weight,
+                ];
+                replicas.sum_f64(&mut parts)?;
+                report.bound = parts[0];
+                report.recon = report.recon.map(|_| parts[1]);
+                report.kl = report.kl.map(|_| parts[2]);
+            }
             if !report.bound.is_finite() {
                 self.model = Some(model);
                 return Err(Error::NonFinite {
@@ -306,10 +381,25 @@ impl Trainer {
             sum_bound += report.bound;
             sum_kl += report.kl.unwrap_or(0.0);
             let grads = GradientsParams::from_grads(step.loss.backward(), &model);
+            let grads = match parallel::allreduce_gradients(
+                &model,
+                grads,
+                &self.device,
+                replicas,
+                weight as f32,
+            ) {
+                Ok(g) => g,
+                Err(err) => {
+                    self.model = Some(model);
+                    return Err(err);
+                }
+            };
             model = self.optim.step(cfg.lr, model, grads);
             on_step(s + 1, sum_bound / (s + 1) as f64);
         }
+        let same = parallel::check_identical(&model, replicas);
         self.model = Some(model);
+        same?;
         let seconds = start.elapsed().as_secs_f64();
         let bound = sum_bound / steps as f64;
         let kl = (cfg.objective == Objective::Elbo).then(|| sum_kl / steps as f64);
