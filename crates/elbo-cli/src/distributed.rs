@@ -104,8 +104,6 @@ impl std::fmt::Debug for Comm {
 
 impl Comm {
     /// One process: every collective is the identity.
-    // For the deep commands' data-parallel training (vae, bbb), wired later.
-    #[allow(dead_code)]
     pub fn single() -> Self {
         Self {
             rank: 0,
@@ -182,8 +180,6 @@ impl Comm {
 
     /// Collective: element-wise sum of `buf` over the processes, in place
     /// (gradients in f32).
-    // For the deep commands' data-parallel training (vae, bbb), wired later.
-    #[allow(dead_code)]
     pub fn sum_f32(&self, buf: &mut [f32]) {
         #[cfg(feature = "mpi")]
         if let Some(w) = &self.world {
@@ -217,8 +213,6 @@ impl Comm {
     }
 
     /// Collective: every process receives rank 0's `buf` (initial weights).
-    // For the deep commands' data-parallel training (vae, bbb), wired later.
-    #[allow(dead_code)]
     pub fn broadcast_f32(&self, buf: &mut [f32]) {
         #[cfg(feature = "mpi")]
         if let Some(w) = &self.world {
@@ -319,6 +313,57 @@ impl Allreduce for Comm {
     }
     fn sum(&self, buf: &mut [f64]) {
         self.sum_f64(buf);
+    }
+}
+
+/// The MPI processes as elbo-deep's data-parallel replicas (`elbo vae
+/// --distributed`, `elbo bbb classify --distributed`).
+impl elbo_deep::parallel::Replicas for Comm {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn sum_f32(&self, buf: &mut [f32]) -> elbo_deep::Result<()> {
+        Comm::sum_f32(self, buf);
+        Ok(())
+    }
+    fn sum_f64(&self, buf: &mut [f64]) -> elbo_deep::Result<()> {
+        Comm::sum_f64(self, buf);
+        Ok(())
+    }
+    fn broadcast_f32(&self, buf: &mut [f32]) -> elbo_deep::Result<()> {
+        Comm::broadcast_f32(self, buf);
+        Ok(())
+    }
+}
+
+impl Comm {
+    /// The communicator of a deep command: the MPI world with
+    /// `--distributed`, one process otherwise.
+    pub fn for_flag(distributed: bool) -> anyhow::Result<Self> {
+        if distributed {
+            Self::init()
+        } else {
+            Ok(Self::single())
+        }
+    }
+
+    /// Collective: the root checks that the output directory `out` may be
+    /// written; every process learns the outcome.
+    pub fn check_output(
+        &self,
+        out: &Path,
+        id: &crate::output::RunId,
+        force: bool,
+    ) -> anyhow::Result<()> {
+        let target = if self.is_root() {
+            crate::output::check_target(out, id, force)
+        } else {
+            Ok(())
+        };
+        self.agree(target)
     }
 }
 

@@ -97,6 +97,22 @@ impl ModelRun {
     }
 }
 
+impl ModelRun {
+    /// What a process other than 0 of a distributed run returns: it took
+    /// part in the training, process 0 reports.
+    pub fn nothing() -> Self {
+        Self {
+            metrics: Value::Null,
+            figures: Vec::new(),
+            summary: Vec::new(),
+            warnings: Vec::new(),
+            split: None,
+            data_csv: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
 /// A validated model run, ready to execute.
 pub trait Prepared {
     /// Identity, destination and seed of the run.

@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use super::{FigureFile, ModelRun, Prepared, RunMeta, check_range, default_out, fmt_num};
 use crate::cli::CommonArgs;
+use crate::distributed::Comm;
 use crate::image_grid::{ImageGrid, normal_quantile};
 use crate::metrics::{Metrics, config_value};
 use crate::output::RunId;
@@ -166,6 +167,12 @@ pub struct Args {
     /// may be raised).
     #[arg(long)]
     pub resume: bool,
+    /// Train data-parallel as one process of an MPI job (`mpirun -n P elbo
+    /// vae --distributed ...`): each process takes its share of every
+    /// minibatch, the gradients are summed (one allreduce per step), and
+    /// process 0 evaluates and writes. Needs a build with `--features mpi`.
+    #[arg(long)]
+    pub distributed: bool,
 }
 
 /// Everything that defines the run (`metrics.json` `config`).
@@ -201,6 +208,8 @@ pub struct Config {
     pub device: String,
     /// `--quick`.
     pub quick: bool,
+    /// Processes training data-parallel (1 without `--distributed`).
+    pub processes: usize,
 }
 
 /// A validated `vae` run.
@@ -212,6 +221,7 @@ pub struct Plan {
     checkpoint: Option<PathBuf>,
     resume: bool,
     run: RunMeta,
+    comm: Comm,
 }
 
 /// Load `--data`: (training images, test images).
@@ -436,6 +446,7 @@ pub fn prepare_plan(args: Args) -> anyhow::Result<Plan> {
         compare_estimators: args.compare_estimators,
         device,
         quick,
+        processes: 1,
     };
     let out = c.out.clone();
     let checkpoint = match (&args.checkpoint, args.resume) {
@@ -450,13 +461,32 @@ pub fn prepare_plan(args: Args) -> anyhow::Result<Plan> {
         }
         (None, false) => None,
     };
+    ensure!(
+        !(args.distributed && free_bits > 0.0),
+        "--distributed cannot be used with --free-bits (its maximum over the global batch's mean KL does not split across processes)"
+    );
+    let comm = Comm::for_flag(args.distributed)?;
+    ensure!(
+        config.train.batch >= comm.size(),
+        "--batch {} cannot be shared by {} processes; use --batch >= {}",
+        config.train.batch,
+        comm.size(),
+        comm.size()
+    );
+    let mut config = config;
+    config.processes = comm.size();
     let id = RunId::new(MODEL, &spec, seed, &config_value(&config)?);
+    let target = out
+        .clone()
+        .unwrap_or_else(|| default_out(MODEL, &spec, seed));
+    comm.check_output(&target, &id, c.force)?;
     Ok(Plan {
         config,
         train,
         test,
         checkpoint,
         resume: args.resume,
+        comm,
         run: RunMeta {
             model: MODEL,
             dataset: spec,
@@ -485,24 +515,37 @@ fn train_one(
     let cfg = &plan.config;
     let device = elbo_deep::device::by_name(&cfg.device, plan.run.seed)?.autodiff();
     let mut resumed_from = None;
-    let mut trainer = match checkpoint {
-        Some(p) if plan.resume && p.exists() => {
-            let t = Trainer::resume(p, cfg.network.clone(), train_cfg.clone(), &device)?;
-            resumed_from = Some(t.state.epochs_done);
-            t
+    let comm = &plan.comm;
+    // Every process reads the same checkpoint (a shared file system).
+    let mut trainer = comm.agree(
+        match checkpoint {
+            Some(p) if plan.resume && p.exists() => {
+                Trainer::resume(p, cfg.network.clone(), train_cfg.clone(), &device).inspect(|t| {
+                    resumed_from = Some(t.state.epochs_done);
+                })
+            }
+            _ => Trainer::new(cfg.network.clone(), train_cfg.clone(), &device),
         }
-        _ => Trainer::new(cfg.network.clone(), train_cfg.clone(), &device)?,
-    };
+        .map_err(anyhow::Error::from),
+    )?;
+    trainer.sync(comm)?;
     let mut nll_trace = Vec::new();
     let label = plan.label();
     while !trainer.finished() {
         let e = trainer.state.epochs_done + 1;
         progress.set_label(format!("{label}{tag}: epoch {e}/{}", train_cfg.epochs));
-        let report = trainer.epoch(&plan.train, &mut |s, b| progress.update(s, b))?;
+        let report = trainer.epoch_on(&plan.train, comm, &mut |s, b| progress.update(s, b))?;
         if let Some(p) = checkpoint {
-            trainer.save(p)?;
+            // Process 0 writes; every process learns whether it could.
+            let saved = if comm.is_root() {
+                trainer.save(p).map_err(anyhow::Error::from)
+            } else {
+                Ok(())
+            };
+            comm.agree(saved)?;
         }
         if cfg.eval_every > 0
+            && comm.is_root()
             && report.epoch % cfg.eval_every == 0
             && report.epoch < train_cfg.epochs
         {
@@ -523,6 +566,10 @@ fn train_one(
 impl Prepared for Plan {
     fn run(&self) -> &RunMeta {
         &self.run
+    }
+
+    fn writes_output(&self) -> bool {
+        self.comm.is_root()
     }
 
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
@@ -561,6 +608,11 @@ impl Prepared for Plan {
         } else {
             None
         };
+
+        if !self.comm.is_root() {
+            // Process 0 evaluates and writes; the others are done.
+            return Ok(ModelRun::nothing());
+        }
 
         // ---- Evaluate.
         let label = self.label();

@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::ensure;
+
 use elbo_classic::vb_logistic::metrics::expected_calibration_error;
 use elbo_deep::bayes::train::{FitConfig, Trainer, matrix, one_hot, predictive_probs};
 use elbo_deep::bayes::{BayesMlp, Device, Likelihood, Prior, Sampling, Tensor};
@@ -16,6 +18,7 @@ use serde::Serialize;
 use super::common::{self, Checkpoint};
 use super::{Args, Experiment, PriorKind};
 use crate::cmd::{FigureFile, ModelRun, Prepared, RunMeta, fmt_num};
+use crate::distributed::Comm;
 use crate::metrics::Metrics;
 use crate::plot::{Figure, Layer, bound_trace, colour};
 use crate::progress::Progress;
@@ -52,6 +55,8 @@ pub struct Config {
     pub dropout: f64,
     /// The out-of-distribution set.
     pub ood_set: String,
+    /// Processes training data-parallel (1 without `--distributed`).
+    pub processes: usize,
 }
 
 /// A validated run.
@@ -64,6 +69,7 @@ pub struct Plan {
     ood: ImageSet,
     run: RunMeta,
     args: Args,
+    comm: Comm,
 }
 
 fn load(spec: Option<&str>, split: Split) -> anyhow::Result<(String, ImageSet)> {
@@ -145,8 +151,24 @@ pub fn prepare(args: Args) -> anyhow::Result<Box<dyn Prepared>> {
         test_samples: common::count("test-samples", args.test_samples, 10)?,
         dropout: 0.5,
         ood_set,
+        processes: 1,
+    };
+    let comm = Comm::for_flag(args.distributed)?;
+    ensure!(
+        config.fit.batch_size >= comm.size() && config.train_size >= comm.size(),
+        "--batch-size {} and {} training images cannot be shared by {} processes: each needs at least one image per minibatch",
+        config.fit.batch_size,
+        config.train_size,
+        comm.size()
+    );
+    let config = Config {
+        processes: comm.size(),
+        ..config
     };
     let run = common::run_meta(&args, &name, &config)?;
+    if let Some(out) = &run.out {
+        comm.check_output(out, &run.id, run.force)?;
+    }
     Ok(Box::new(Plan {
         config,
         prior,
@@ -155,6 +177,7 @@ pub fn prepare(args: Args) -> anyhow::Result<Box<dyn Prepared>> {
         ood,
         run,
         args,
+        comm,
     }))
 }
 
@@ -261,6 +284,7 @@ impl Plan {
             Some(&ck),
             progress,
             name,
+            &self.comm,
         )?;
         let per_epoch = t0.elapsed().as_secs_f64() / self.config.epochs as f64;
         Ok((tr.net.inference(), trace, per_epoch))
@@ -270,6 +294,10 @@ impl Plan {
 impl Prepared for Plan {
     fn run(&self) -> &RunMeta {
         &self.run
+    }
+
+    fn writes_output(&self) -> bool {
+        self.comm.is_root()
     }
 
     fn execute(&self, progress: &mut Progress) -> anyhow::Result<ModelRun> {
@@ -282,6 +310,29 @@ impl Prepared for Plan {
         let (xo, _) = tensors(&self.ood, &device);
         let (bbb, trace, bbb_epoch_s) =
             self.fit("bbb", c.fit.clone(), &device, &train, progress)?;
+        // The baselines of `classify`: the same network by maximum
+        // likelihood, and with dropout.
+        let base = FitConfig {
+            batch_size: c.fit.batch_size,
+            lr: c.fit.lr,
+            seed: c.fit.seed,
+            ..FitConfig::plain(None)
+        };
+        let baselines = if self.args.experiment == Experiment::Prune {
+            None
+        } else {
+            let plain = self.fit("plain", base.clone(), &device, &train, progress)?;
+            let drop = FitConfig {
+                dropout: Some(c.dropout),
+                ..base
+            };
+            let drop = self.fit("dropout", drop, &device, &train, progress)?;
+            Some((plain, drop))
+        };
+        if !self.comm.is_root() {
+            // Process 0 evaluates and writes; the others are done.
+            return Ok(ModelRun::nothing());
+        }
         let predict = |net: &BayesMlp, s: Sampling| -> anyhow::Result<Scores> {
             let p = predictive_probs(net, &xt, c.test_samples, s, 1000);
             let po = predictive_probs(net, &xo, c.test_samples, s, 1000);
@@ -313,77 +364,7 @@ impl Prepared for Plan {
             svg: bound_trace("bbb: bound per epoch", &trace).to_svg()?,
         }];
 
-        if self.args.experiment == Experiment::Prune {
-            // ---- Pruning by signal-to-noise, evaluated at the means.
-            let mut snr: Vec<f32> = bbb.signal_to_noise();
-            snr.sort_by(f32::total_cmp);
-            let mut rows = Vec::new();
-            for &f in &PRUNE_FRACTIONS {
-                let k = ((f * snr.len() as f64) as usize).min(snr.len() - 1);
-                let net = if f == 0.0 {
-                    bbb.clone()
-                } else {
-                    bbb.pruned(snr[k])
-                };
-                let p = predictive_probs(&net, &xt, 1, Sampling::Mean, 1000);
-                let s = score(&p, &self.test.labels, &p)?;
-                rows.push(serde_json::json!({"fraction_removed": f, "test_error": s.test_error}));
-                summary.push(format!(
-                    "  {:>5.1} % of weights removed: test error {}",
-                    100.0 * f,
-                    fmt_num(s.test_error)
-                ));
-            }
-            let pts: Vec<(f64, f64)> = rows
-                .iter()
-                .map(|r| {
-                    (
-                        r["fraction_removed"].as_f64().unwrap_or(0.0) * 100.0,
-                        r["test_error"].as_f64().unwrap_or(0.0) * 100.0,
-                    )
-                })
-                .collect();
-            m.set("pruning", &rows)?;
-            figures.push(FigureFile {
-                file: "pruning.svg".into(),
-                title: "Test error against the fraction of weights removed by |μ|/σ".into(),
-                svg: Figure::new(
-                    "Pruning by signal-to-noise |μ|/σ",
-                    "weights removed (%)",
-                    "test error (%)",
-                )
-                .layer(Layer::Line {
-                    points: pts.clone(),
-                    colour: colour::BLUE,
-                    label: Some("BBB, pruned by |μ|/σ".into()),
-                })
-                .layer(Layer::Points {
-                    points: pts,
-                    colour: colour::BLUE,
-                    label: None,
-                })
-                .to_svg()?,
-            });
-        } else {
-            // ---- The same network by maximum likelihood, and with dropout.
-            let base = FitConfig {
-                batch_size: c.fit.batch_size,
-                lr: c.fit.lr,
-                seed: c.fit.seed,
-                ..FitConfig::plain(None)
-            };
-            let (plain, plain_trace, _) =
-                self.fit("plain", base.clone(), &device, &train, progress)?;
-            let (drop, _, _) = self.fit(
-                "dropout",
-                FitConfig {
-                    dropout: Some(c.dropout),
-                    ..base
-                },
-                &device,
-                &train,
-                progress,
-            )?;
+        if let Some(((plain, plain_trace, _), (drop, _, _))) = baselines {
             let plain_scores = predict(&plain, Sampling::Mean)?;
             let drop_scores = predict(&drop, Sampling::Mean)?;
             for (name, s) in [("plain", &plain_scores), ("dropout", &drop_scores)] {
@@ -434,6 +415,57 @@ impl Prepared for Plan {
                 file: "reliability.svg".into(),
                 title: "Reliability diagram".into(),
                 svg: fig.legend_lower_right().to_svg()?,
+            });
+        } else {
+            // ---- Pruning by signal-to-noise, evaluated at the means.
+            let mut snr: Vec<f32> = bbb.signal_to_noise();
+            snr.sort_by(f32::total_cmp);
+            let mut rows = Vec::new();
+            for &f in &PRUNE_FRACTIONS {
+                let k = ((f * snr.len() as f64) as usize).min(snr.len() - 1);
+                let net = if f == 0.0 {
+                    bbb.clone()
+                } else {
+                    bbb.pruned(snr[k])
+                };
+                let p = predictive_probs(&net, &xt, 1, Sampling::Mean, 1000);
+                let s = score(&p, &self.test.labels, &p)?;
+                rows.push(serde_json::json!({"fraction_removed": f, "test_error": s.test_error}));
+                summary.push(format!(
+                    "  {:>5.1} % of weights removed: test error {}",
+                    100.0 * f,
+                    fmt_num(s.test_error)
+                ));
+            }
+            let pts: Vec<(f64, f64)> = rows
+                .iter()
+                .map(|r| {
+                    (
+                        r["fraction_removed"].as_f64().unwrap_or(0.0) * 100.0,
+                        r["test_error"].as_f64().unwrap_or(0.0) * 100.0,
+                    )
+                })
+                .collect();
+            m.set("pruning", &rows)?;
+            figures.push(FigureFile {
+                file: "pruning.svg".into(),
+                title: "Test error against the fraction of weights removed by |μ|/σ".into(),
+                svg: Figure::new(
+                    "Pruning by signal-to-noise |μ|/σ",
+                    "weights removed (%)",
+                    "test error (%)",
+                )
+                .layer(Layer::Line {
+                    points: pts.clone(),
+                    colour: colour::BLUE,
+                    label: Some("BBB, pruned by |μ|/σ".into()),
+                })
+                .layer(Layer::Points {
+                    points: pts,
+                    colour: colour::BLUE,
+                    label: None,
+                })
+                .to_svg()?,
             });
         }
         m.set("scores", &bbb_scores)?;

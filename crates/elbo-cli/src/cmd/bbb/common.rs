@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::{Args, KlKind, MODEL, PriorKind, SamplingKind};
 use crate::cmd::{RunMeta, check_range, default_out};
+use crate::distributed::Comm;
 use crate::output::RunId;
 use crate::progress::Progress;
 
@@ -150,6 +151,7 @@ pub struct Checkpoint {
 
 /// Train for `epochs` epochs, saving after each and (with `--resume`)
 /// starting from the saved state. Returns the bound trace (one per epoch).
+#[allow(clippy::too_many_arguments)]
 pub fn train_epochs(
     trainer: &mut Trainer,
     x: &Tensor<2>,
@@ -158,23 +160,41 @@ pub fn train_epochs(
     ckpt: Option<&Checkpoint>,
     progress: &mut Progress,
     label: &str,
+    comm: &Comm,
 ) -> anyhow::Result<Vec<f64>> {
     let mut trace: Vec<f64> = Vec::new();
     let path = ckpt.map(|c| c.dir.join(format!("{}.ckpt", c.name)));
     if let (Some(c), Some(path)) = (ckpt, &path) {
-        std::fs::create_dir_all(&c.dir)
-            .with_context(|| format!("creating the checkpoint directory {}", c.dir.display()))?;
-        if c.resume && path.exists() {
-            trace = trainer.load_checkpoint(path)?;
-        }
+        // Process 0 writes checkpoints; every process reads them (a shared
+        // file system) and learns whether any could not.
+        let loaded = (|| -> anyhow::Result<()> {
+            if comm.is_root() {
+                std::fs::create_dir_all(&c.dir).with_context(|| {
+                    format!("creating the checkpoint directory {}", c.dir.display())
+                })?;
+            }
+            if c.resume && path.exists() {
+                trace = trainer.load_checkpoint(path)?;
+            }
+            Ok(())
+        })();
+        comm.agree(loaded)?;
     }
+    trainer.sync(comm)?;
     for e in trainer.epochs().min(epochs)..epochs {
         progress.set_label(format!("{label}: epoch {}/{epochs}", e + 1));
-        let s = trainer.epoch(x, y)?;
+        let s = trainer.epoch_on(x, y, comm)?;
         trace.push(s.bound);
         progress.update(e + 1, s.bound);
         if let Some(path) = &path {
-            trainer.save_checkpoint(path, &trace)?;
+            let saved = if comm.is_root() {
+                trainer
+                    .save_checkpoint(path, &trace)
+                    .map_err(anyhow::Error::from)
+            } else {
+                Ok(())
+            };
+            comm.agree(saved)?;
         }
     }
     trace.truncate(epochs);

@@ -184,10 +184,22 @@ pub struct Args {
     /// flags (DIR.ckpt beside the output directory).
     #[arg(long)]
     pub resume: bool,
+    /// classify/prune: train data-parallel as one process of an MPI job
+    /// (`mpirun -n P elbo bbb classify --distributed ...`): each process
+    /// takes its share of every minibatch, the gradients are summed (one
+    /// allreduce per step), and process 0 evaluates and writes. Needs a
+    /// build with `--features mpi`.
+    #[arg(long)]
+    pub distributed: bool,
 }
 
 /// Validate the flags and load the data.
 pub fn prepare(args: Args) -> anyhow::Result<Box<dyn Prepared>> {
+    anyhow::ensure!(
+        !args.distributed || matches!(args.experiment, Experiment::Classify | Experiment::Prune),
+        "--distributed is for `elbo bbb classify` and `elbo bbb prune` (the {} experiment runs in one process)",
+        args.experiment.name()
+    );
     match args.experiment {
         Experiment::Regress => Ok(Box::new(regress::prepare(args)?)),
         Experiment::Classify | Experiment::Prune => classify::prepare(args),

@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::common::{self, Checkpoint};
 use super::{Args, PriorKind};
 use crate::cmd::{FigureFile, ModelRun, Prepared, RunMeta, fmt_num};
+use crate::distributed::Comm;
 use crate::metrics::Metrics;
 use crate::plot::{Figure, Layer, bound_trace, colour};
 use crate::progress::Progress;
@@ -131,6 +132,7 @@ impl Prepared for Plan {
             Some(&ck("bbb")),
             progress,
             "bbb",
+            &Comm::single(),
         )?;
         let net = common::network(sizes, -5.0, &device)?;
         let plain_fit = FitConfig {
@@ -148,6 +150,7 @@ impl Prepared for Plan {
             Some(&ck("plain")),
             progress,
             "plain",
+            &Comm::single(),
         )?;
 
         // ---- Predictive bands on a grid.

@@ -19,6 +19,7 @@ use super::common;
 use super::{Args, PriorKind};
 use crate::cmd::{FigureFile, ModelRun, Prepared, RunMeta, fmt_num};
 use crate::dataset;
+use crate::distributed::Comm;
 use crate::metrics::Metrics;
 use crate::plot::{Figure, Layer, colour};
 use crate::progress::Progress;
@@ -139,8 +140,16 @@ impl Prepared for Plan {
             lik,
             c.fit.clone(),
         )?;
-        let batch_trace =
-            common::train_epochs(&mut batch, &xa, &ya, c.epochs, None, progress, "batch fit")?;
+        let batch_trace = common::train_epochs(
+            &mut batch,
+            &xa,
+            &ya,
+            c.epochs,
+            None,
+            progress,
+            "batch fit",
+            &Comm::single(),
+        )?;
         // ---- Sequential: each chunk's posterior is the next chunk's prior.
         let mut prior = self.prior.clone();
         let mut net = common::network(vec![d, 1], -3.0, &device)?;
@@ -165,6 +174,7 @@ impl Prepared for Plan {
                 None,
                 progress,
                 &format!("chunk {}/{}", k + 1, c.chunks),
+                &Comm::single(),
             )?);
             prior = tr.net.posterior_as_prior();
             net = tr.net;

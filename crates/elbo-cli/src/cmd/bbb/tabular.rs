@@ -20,6 +20,7 @@ use super::common;
 use super::{Args, PriorKind};
 use crate::cmd::{FigureFile, ModelRun, Prepared, RunMeta, fmt_num};
 use crate::dataset;
+use crate::distributed::Comm;
 use crate::metrics::Metrics;
 use crate::plot::{Figure, Layer, bound_trace, colour};
 use crate::progress::Progress;
@@ -188,7 +189,16 @@ impl Plan {
                 c.splits,
                 if k == 0 { "bbb" } else { "plain" }
             );
-            common::train_epochs(&mut tr, &x, &y, c.epochs, None, progress, &label)?;
+            common::train_epochs(
+                &mut tr,
+                &x,
+                &y,
+                c.epochs,
+                None,
+                progress,
+                &label,
+                &Comm::single(),
+            )?;
             let net: BayesMlp = tr.net.inference();
             let draws = predict_samples(&net, &xt, s, sampling, 10_000);
             out[k] = evaluate(&draws, net.noise_sigma(), &y_te, y_mean, y_std);
