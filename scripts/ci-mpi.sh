@@ -2,10 +2,12 @@
 # What CI runs for the MPI feature: install Open MPI (and libclang, which the
 # `mpi` crate's bindgen needs), then the distributed tests of elbo-cli:
 # `elbo vgmm/svi-gmm --distributed` under `mpirun --oversubscribe -n P` for
-# P = 1, 2, 4 against the single-process runs, and the failure cases.
+# P = 1, 2, 4 against the single-process runs, the failure cases, and the
+# data-parallel `elbo vae` / `elbo bbb classify --distributed` training curves
+# (P = 1, 2, 3) against single-process training.
 # From a cargo cache warm with the default elbo-cli build (what .ci/run builds
 # first): mpi-sys (bindgen) and elbo-cli with `mpi` in ~2-3 minutes on 2 cores,
-# the five tests in ~20 s. From a cold cache add elbo-cli's own dependencies
+# the eight tests in ~30 s. From a cold cache add elbo-cli's own dependencies
 # (burn, via elbo-deep: ~15 minutes on 2 busy cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
