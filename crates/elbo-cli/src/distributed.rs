@@ -71,6 +71,9 @@ pub struct DistArgs {
 pub struct Comm {
     rank: usize,
     size: usize,
+    /// Seconds in `sum_f32` (the gradient allreduce, waiting for the
+    /// slowest process included) and its number of calls.
+    f32_sums: std::cell::Cell<(f64, usize)>,
     #[cfg(feature = "mpi")]
     world: Option<mpi::topology::SimpleCommunicator>,
 }
@@ -108,6 +111,7 @@ impl Comm {
         Self {
             rank: 0,
             size: 1,
+            f32_sums: std::cell::Cell::new((0.0, 0)),
             #[cfg(feature = "mpi")]
             world: None,
         }
@@ -129,6 +133,7 @@ impl Comm {
             let comm = Self {
                 rank: world.rank() as usize,
                 size: world.size() as usize,
+                f32_sums: std::cell::Cell::new((0.0, 0)),
                 world: Some(world),
             };
             let mut slot = UNIVERSE
@@ -184,10 +189,36 @@ impl Comm {
         #[cfg(feature = "mpi")]
         if let Some(w) = &self.world {
             use mpi::collective::{CommunicatorCollectives, SystemOperation};
+            let t = std::time::Instant::now();
             let send = buf.to_vec();
             w.all_reduce_into(&send[..], buf, SystemOperation::sum());
+            let (s, n) = self.f32_sums.get();
+            self.f32_sums.set((s + t.elapsed().as_secs_f64(), n + 1));
         }
         let _ = buf;
+    }
+
+    /// Seconds this process spent in [`sum_f32`](Comm::sum_f32) (the
+    /// gradient allreduce, waiting for the slowest process included), and
+    /// the number of calls.
+    pub fn f32_sum_time(&self) -> (f64, usize) {
+        self.f32_sums.get()
+    }
+
+    /// The part of `metrics.json` that says how a data-parallel run was
+    /// spread: processes, time in the gradient allreduce (process 0's),
+    /// floats per allreduce.
+    pub fn record_data_parallel(
+        &self,
+        m: &mut crate::metrics::Metrics,
+        floats_per_step: usize,
+    ) -> anyhow::Result<()> {
+        let (seconds, calls) = self.f32_sum_time();
+        m.set("processes", self.size)?;
+        m.set("allreduce_seconds", seconds)?;
+        m.set("allreduce_calls", calls)?;
+        m.set("allreduce_floats", floats_per_step)?;
+        Ok(())
     }
 
     /// Collective: the element-wise mean of `buf` over the processes.

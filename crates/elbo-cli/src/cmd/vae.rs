@@ -787,6 +787,8 @@ impl Prepared for Plan {
         // ---- metrics.json.
         let wall = start.elapsed().as_secs_f64();
         let mut m = Metrics::new(&self.run.id);
+        self.comm
+            .record_data_parallel(&mut m, elbo_deep::grads::num_float_params(trainer.model()))?;
         m.set("test_elbo", stats.elbo)?;
         m.set("test_loss", -stats.elbo)?;
         m.set("test_recon", stats.recon)?;

@@ -340,6 +340,8 @@ impl Prepared for Plan {
         };
         let bbb_scores = predict(&bbb, Sampling::Weights)?;
         let mut m = Metrics::new(&self.run.id);
+        self.comm
+            .record_data_parallel(&mut m, elbo_deep::grads::num_float_params(&bbb))?;
         m.set("test_error", bbb_scores.test_error)?;
         m.set("test_nll", bbb_scores.test_nll)?;
         m.set("ece", bbb_scores.ece)?;
