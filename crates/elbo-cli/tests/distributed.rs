@@ -407,13 +407,16 @@ fn trace_of(dir: &Path, key: &str) -> Vec<f64> {
         .collect()
 }
 
+/// One trace per requested key.
+type Traces = Vec<Vec<f64>>;
+
 /// `args` in one process (no `--distributed`) and under `mpirun -n P
 /// --distributed` for each P: the traces under `keys`, per run.
 fn single_and_distributed(
     args: &[&str],
     ps: &[usize],
     keys: &[&str],
-) -> (Vec<Vec<f64>>, Vec<(usize, Vec<Vec<f64>>)>) {
+) -> (Traces, Vec<(usize, Traces)>) {
     let tmp = tempfile::tempdir().unwrap();
     let read = |dir: &Path| keys.iter().map(|k| trace_of(dir, k)).collect::<Vec<_>>();
     let one = tmp.path().join("single");

@@ -12,7 +12,7 @@ fn a_replica_draws_its_rows_of_the_global_batch_noise() {
     device.seed(9);
     let all: Vec<f32> = Tensor::<2>::random([10, 3], dist, &device)
         .into_data()
-        .to_vec()
+        .try_to_vec::<f32>()
         .unwrap();
     device.seed(9);
     let rows = Some(Rows {
@@ -21,7 +21,7 @@ fn a_replica_draws_its_rows_of_the_global_batch_noise() {
     });
     let mine: Vec<f32> = noise_rows([4, 3], rows, dist, &device)
         .into_data()
-        .to_vec()
+        .try_to_vec::<f32>()
         .unwrap();
     assert_eq!(mine, all[15..27].to_vec());
     // The whole batch, with or without `rows`, is the direct draw.
@@ -32,7 +32,7 @@ fn a_replica_draws_its_rows_of_the_global_batch_noise() {
     });
     let direct: Vec<f32> = noise_rows([10, 3], whole, dist, &device)
         .into_data()
-        .to_vec()
+        .try_to_vec::<f32>()
         .unwrap();
     assert_eq!(direct, all);
 }
