@@ -48,7 +48,8 @@ const MESSAGE_BYTES: usize = 400;
 /// Fault injection for the tests: `ELBO_MPI_FAULT=RANK:error` makes that
 /// process fail with an error just before the fit (after loading its
 /// shard), `RANK:exit` makes it die (abort, no MPI finalize) after the
-/// second CAVI iteration (before the fit for SVI).
+/// second CAVI iteration (before the fit for SVI); in data-parallel
+/// training both happen after the first epoch ([`Comm::after_epoch`]).
 pub const FAULT_ENV: &str = "ELBO_MPI_FAULT";
 
 /// The flags of a distributed mixture command.
@@ -203,6 +204,18 @@ impl Comm {
     /// the number of calls.
     pub fn f32_sum_time(&self) -> (f64, usize) {
         self.f32_sums.get()
+    }
+
+    /// Collective, after each epoch of data-parallel training: agree that
+    /// every process is still well, and inject [`FAULT_ENV`]'s fault after
+    /// the first epoch (tests: `RANK:error` fails that process with an
+    /// error every process reports, `RANK:exit` kills it).
+    pub fn after_epoch(&self, epoch: usize) -> anyhow::Result<()> {
+        let local = match self.fault() {
+            Some(f) if epoch == 1 => Err(f.trigger(self.rank)),
+            _ => Ok(()),
+        };
+        self.agree(local)
     }
 
     /// The part of `metrics.json` that says how a data-parallel run was

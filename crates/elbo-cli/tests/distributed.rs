@@ -566,3 +566,52 @@ fn deep_flags_that_do_not_split_are_errors_on_every_process() {
         "{err}"
     );
 }
+
+#[test]
+fn a_process_failing_or_dying_in_data_parallel_training_stops_the_job() {
+    let args = [
+        "vae",
+        "--data",
+        "digits",
+        "--arch",
+        "64-16-2",
+        "--epochs",
+        "3",
+        "--distributed",
+        "--eval-k",
+        "5",
+        "--eval-n",
+        "10",
+    ];
+    let o = mpirun(2, &args, &[("ELBO_MPI_FAULT", "1:error")]);
+    let err = failed_everywhere(&o, 2);
+    assert_eq!(
+        err.matches("process 1 of 2 failed: injected fault").count(),
+        1,
+        "{err}"
+    );
+    let start = Instant::now();
+    let o = mpirun(2, &args, &[("ELBO_MPI_FAULT", "0:exit")]);
+    assert!(!o.status.success());
+    eprintln!("the job ended {:?} after process 0 died", start.elapsed());
+    let bbb = [
+        "bbb",
+        "classify",
+        "--train-size",
+        "300",
+        "--test-size",
+        "50",
+        "--hidden",
+        "8",
+        "--epochs",
+        "2",
+        "--distributed",
+    ];
+    let o = mpirun(3, &bbb, &[("ELBO_MPI_FAULT", "2:error")]);
+    let err = failed_everywhere(&o, 3);
+    assert_eq!(
+        err.matches("process 2 of 3 failed: injected fault").count(),
+        2,
+        "{err}"
+    );
+}

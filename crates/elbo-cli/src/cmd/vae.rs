@@ -535,6 +535,7 @@ fn train_one(
         let e = trainer.state.epochs_done + 1;
         progress.set_label(format!("{label}{tag}: epoch {e}/{}", train_cfg.epochs));
         let report = trainer.epoch_on(&plan.train, comm, &mut |s, b| progress.update(s, b))?;
+        comm.after_epoch(report.epoch)?;
         if let Some(p) = checkpoint {
             // Process 0 writes; every process learns whether it could.
             let saved = if comm.is_root() {

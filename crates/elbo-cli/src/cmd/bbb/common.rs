@@ -184,6 +184,7 @@ pub fn train_epochs(
     for e in trainer.epochs().min(epochs)..epochs {
         progress.set_label(format!("{label}: epoch {}/{epochs}", e + 1));
         let s = trainer.epoch_on(x, y, comm)?;
+        comm.after_epoch(e + 1)?;
         trace.push(s.bound);
         progress.update(e + 1, s.bound);
         if let Some(path) = &path {
