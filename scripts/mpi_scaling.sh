@@ -27,14 +27,8 @@ ITERS=${ITERS:-10}
 PS=${PS:-"1 2 4"}
 SEED=${SEED:-0}
 
-if [ -z "${ELBO:-}" ]; then
-    cargo build --release -p elbo-cli --features mpi
-    ELBO="${CARGO_TARGET_DIR:-target}/release/elbo"
-fi
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none
-export OMPI_MCA_rmaps_base_oversubscribe=1
-export RAYON_NUM_THREADS=1
+# shellcheck source=scripts/mpi_env.sh
+source scripts/mpi_env.sh
 mkdir -p "$OUT"
 
 run() { # kind P N

@@ -358,6 +358,40 @@ impl Replicas for LocalGroup {
     }
 }
 
+/// Test support: train on P threads (a [`LocalGroup`]) with `train`, and
+/// check that every replica's (bound trace, flat weights) follows the
+/// single-process `reference`: the bounds to 1e-5 relative, the weights to
+/// 1e-4, every replica's bounds bit for bit the same.
+#[cfg(test)]
+pub(crate) fn assert_replicas_follow<F>(p: usize, reference: &(Vec<f64>, Vec<f32>), train: F)
+where
+    F: Fn(&dyn Replicas) -> (Vec<f64>, Vec<f32>) + Sync,
+{
+    let group = LocalGroup::new(p);
+    let runs: Vec<(Vec<f64>, Vec<f32>)> = std::thread::scope(|s| {
+        let train = &train;
+        let hs: Vec<_> = group.iter().map(|g| s.spawn(move || train(g))).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let (single, w1) = reference;
+    for (trace, w) in &runs {
+        assert_eq!(trace.len(), single.len());
+        for (a, b) in trace.iter().zip(single) {
+            assert!(
+                (a - b).abs() < 1e-5 * b.abs(),
+                "P = {p}: {trace:?} vs {single:?}"
+            );
+        }
+        let dw = w
+            .iter()
+            .zip(w1)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(dw < 1e-4, "P = {p}: weights differ by {dw}");
+    }
+    assert!(runs.iter().all(|r| r.0 == runs[0].0));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -550,7 +550,7 @@ fn wrong_image_size_is_a_clear_error() {
 /// to the order of float additions — and differs once the noise differs.
 #[test]
 fn data_parallel_replicas_follow_the_single_process_run() {
-    use crate::parallel::{LocalGroup, Single};
+    use crate::parallel::{Single, assert_replicas_follow};
     let device = ad();
     let (train, _) = digits_split();
     for cfg in [
@@ -580,33 +580,12 @@ fn data_parallel_replicas_follow_the_single_process_run() {
             }
             (t.state.elbo_trace.clone(), weights(t.model()))
         };
-        let (single, w1) = run(&Single, 4);
+        let single = run(&Single, 4);
         let (other_seed, _) = run(&Single, 5);
         for p in [2usize, 3] {
-            let group = LocalGroup::new(p);
-            let runs: Vec<(Vec<f64>, Vec<f32>)> = std::thread::scope(|s| {
-                let hs: Vec<_> = group.iter().map(|g| s.spawn(|| run(g, 4))).collect();
-                hs.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            for (trace, w) in &runs {
-                assert_eq!(trace.len(), 2);
-                for (a, b) in trace.iter().zip(&single) {
-                    assert!(
-                        (a - b).abs() < 1e-5 * b.abs(),
-                        "P = {p}: {trace:?} vs {single:?}"
-                    );
-                }
-                let dw = w
-                    .iter()
-                    .zip(&w1)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0f32, f32::max);
-                assert!(dw < 1e-4, "P = {p}: weights differ by {dw}");
-            }
-            // Every replica reports the same bound, bit for bit.
-            assert!(runs.iter().all(|r| r.0 == runs[0].0));
+            assert_replicas_follow(p, &single, |g| run(g, 4));
         }
         // A different seed moves the curve by far more than the tolerance.
-        assert!((other_seed[0] - single[0]).abs() > 1e-3 * single[0].abs());
+        assert!((other_seed[0] - single.0[0]).abs() > 1e-3 * single.0[0].abs());
     }
 }
