@@ -218,6 +218,19 @@ impl Comm {
         self.agree(local)
     }
 
+    /// The summary line of a data-parallel run (None in one process).
+    pub fn data_parallel_summary(&self) -> Option<String> {
+        (self.size > 1).then(|| {
+            let (seconds, calls) = self.f32_sum_time();
+            format!(
+                "data-parallel on {} processes: {} gradient allreduces, {} s in them (process 0, waiting included)",
+                self.size,
+                calls,
+                crate::cmd::fmt_num(seconds)
+            )
+        })
+    }
+
     /// The part of `metrics.json` that says how a data-parallel run was
     /// spread: processes, time in the gradient allreduce (process 0's),
     /// floats per allreduce.

@@ -225,6 +225,12 @@ fn vgmm_bound_equals_single_process_every_iteration_for_1_2_4_processes() {
             // Only process 0 prints the summary.
             let stdout = String::from_utf8_lossy(&o.stdout);
             assert_eq!(stdout.matches("wrote ").count(), 1, "{stdout}");
+            if p > 1 {
+                assert!(
+                    stdout.contains(&format!("data-parallel on {p} processes")),
+                    "{stdout}"
+                );
+            }
         }
     }
 }

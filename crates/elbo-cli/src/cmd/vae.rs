@@ -863,6 +863,7 @@ impl Prepared for Plan {
         if let Some(e) = resumed_from {
             summary.push(format!("resumed after epoch {e}"));
         }
+        summary.extend(self.comm.data_parallel_summary());
         Ok(ModelRun {
             metrics,
             figures,

@@ -360,6 +360,7 @@ impl Prepared for Plan {
             fmt_num(bbb_scores.ece),
             fmt_num(bbb_scores.ood_auroc)
         )];
+        summary.extend(self.comm.data_parallel_summary());
         let mut figures = vec![FigureFile {
             file: "bound.svg".into(),
             title: "BBB bound per epoch".into(),
