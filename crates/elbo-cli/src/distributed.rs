@@ -424,6 +424,33 @@ impl Comm {
     }
 }
 
+/// The identity of this process's part of a distributed run of `model` on
+/// `spec` (collective: the root checks the output directory, `--out` or
+/// the default, and every process learns the outcome).
+pub fn run_meta(
+    comm: &Comm,
+    model: &'static str,
+    spec: &str,
+    seed: u64,
+    config: &serde_json::Value,
+    common: &crate::cli::CommonArgs,
+) -> anyhow::Result<crate::cmd::RunMeta> {
+    let run = crate::cmd::RunMeta {
+        model,
+        dataset: spec.to_string(),
+        id: crate::output::RunId::new(model, spec, seed, config),
+        out: common.out.clone(),
+        force: common.force,
+        seed,
+    };
+    let out = run
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::cmd::default_out(model, spec, seed));
+    comm.check_output(&out, &run.id, run.force)?;
+    Ok(run)
+}
+
 /// `synthetic:N,D,K` on P processes: this process's N/P rows (one more on
 /// the first N mod P) of a mixture of K unit-variance Gaussians whose
 /// centres (uniform in [−10, 10]^D) come from `seed` and are shared, the

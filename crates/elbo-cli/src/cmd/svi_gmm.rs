@@ -42,7 +42,7 @@ use super::{FigureFile, ModelRun, Prepared, RunMeta, check_range, fmt_num};
 use crate::dataset;
 use crate::distributed::{self, Comm, DistArgs, Fault, Shard};
 use crate::metrics::Metrics;
-use crate::output::{self, RunId};
+use crate::output::RunId;
 use crate::plot::{Figure, Layer, colour};
 use crate::progress::Progress;
 
@@ -797,34 +797,14 @@ fn prepare_distributed(args: Args) -> anyhow::Result<DistPlan> {
     ) {
         o.extend(p.clone());
     }
-    let id = RunId::new(MODEL, &spec, seed, &config);
-    let plan = DistPlan {
-        spec: spec.clone(),
+    Ok(DistPlan {
+        run: distributed::run_meta(&comm, MODEL, &spec, seed, &config, c)?,
+        spec,
         shard,
         k,
         params,
-        run: RunMeta {
-            model: MODEL,
-            dataset: spec,
-            id,
-            out: c.out.clone(),
-            force: c.force,
-            seed,
-        },
         comm,
-    };
-    let target = if plan.comm.is_root() {
-        let out = plan
-            .run
-            .out
-            .clone()
-            .unwrap_or_else(|| super::default_out(MODEL, &plan.run.dataset, seed));
-        output::check_target(&out, &plan.run.id, plan.run.force)
-    } else {
-        Ok(())
-    };
-    plan.comm.agree(target)?;
-    Ok(plan)
+    })
 }
 
 impl DistPlan {

@@ -31,7 +31,7 @@ use super::gmm::{self, DataArgs, Ellipse, FitArgs, PriorArgs, Rows};
 use super::{FigureFile, ModelRun, Prepared, RunMeta, fmt_num};
 use crate::distributed::{self, Comm, DistArgs, Fault, Shard, Timed};
 use crate::metrics::Metrics;
-use crate::output::{self, RunId};
+use crate::output::RunId;
 use crate::plot::{self, Figure, Layer, colour};
 use crate::progress::Progress;
 
@@ -541,36 +541,15 @@ fn prepare_distributed(args: Args) -> anyhow::Result<DistPlan> {
         o.extend(p.clone());
         fit.record(o);
     }
-    let id = RunId::new(MODEL, &spec, seed, &config);
-    let plan = DistPlan {
-        spec: spec.clone(),
+    Ok(DistPlan {
+        run: distributed::run_meta(&comm, MODEL, &spec, seed, &config, c)?,
+        spec,
         shard,
         k,
         params,
         tol: fit.tol,
-        run: RunMeta {
-            model: MODEL,
-            dataset: spec,
-            id,
-            out: c.out.clone(),
-            force: c.force,
-            seed,
-        },
         comm,
-    };
-    // The root checks the output directory; every process learns the outcome.
-    let target = if plan.comm.is_root() {
-        let out = plan
-            .run
-            .out
-            .clone()
-            .unwrap_or_else(|| super::default_out(MODEL, &plan.run.dataset, seed));
-        output::check_target(&out, &plan.run.id, plan.run.force)
-    } else {
-        Ok(())
-    };
-    plan.comm.agree(target)?;
-    Ok(plan)
+    })
 }
 
 impl DistPlan {
