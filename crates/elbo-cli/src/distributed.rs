@@ -407,6 +407,13 @@ impl Comm {
         }
     }
 
+    /// Collective: `step` runs on the root only (a write, a check of the
+    /// output directory); every process learns its outcome.
+    pub fn on_root(&self, step: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+        let local = if self.is_root() { step() } else { Ok(()) };
+        self.agree(local)
+    }
+
     /// Collective: the root checks that the output directory `out` may be
     /// written; every process learns the outcome.
     pub fn check_output(
@@ -415,12 +422,7 @@ impl Comm {
         id: &crate::output::RunId,
         force: bool,
     ) -> anyhow::Result<()> {
-        let target = if self.is_root() {
-            crate::output::check_target(out, id, force)
-        } else {
-            Ok(())
-        };
-        self.agree(target)
+        self.on_root(|| crate::output::check_target(out, id, force))
     }
 }
 

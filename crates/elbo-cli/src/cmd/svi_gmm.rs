@@ -278,12 +278,17 @@ pub fn prepare(args: Args) -> anyhow::Result<Plan> {
     Ok(Plan::Local(prepare_local(args)?))
 }
 
-fn prepare_local(args: Args) -> anyhow::Result<LocalPlan> {
-    let c = &args.data.common;
-    let seed = c.seed();
-    let spec = gmm::data_spec(&args.data);
-    let k = gmm::check_k(args.data.k.unwrap_or(DEFAULT_K))?;
-    let prior = args.prior.resolve()?;
+/// The step schedule of SVI: minibatch size, ρ_t = (t + τ)^(−κ), epochs.
+struct Schedule {
+    batch_size: usize,
+    tau: f64,
+    kappa: f64,
+    epochs: usize,
+}
+
+/// Resolve and check the schedule flags (defaults: batch 1000, τ = 1,
+/// κ = 0.7, 10 epochs or [`QUICK_EPOCHS`] with `--quick`).
+fn schedule(args: &Args, quick: bool) -> anyhow::Result<Schedule> {
     let batch_size = args.batch_size.unwrap_or(1000);
     ensure!(
         batch_size >= 1,
@@ -299,10 +304,28 @@ fn prepare_local(args: Args) -> anyhow::Result<LocalPlan> {
         |v| v > 0.5 && v <= 1.0,
         "in (0.5, 1] (Robbins-Monro)",
     )?;
-    let epochs = args
-        .epochs
-        .unwrap_or(if c.quick { QUICK_EPOCHS } else { 10 });
+    let epochs = args.epochs.unwrap_or(if quick { QUICK_EPOCHS } else { 10 });
     ensure!(epochs >= 1, "--epochs must be at least 1, got {epochs}");
+    Ok(Schedule {
+        batch_size,
+        tau,
+        kappa,
+        epochs,
+    })
+}
+
+fn prepare_local(args: Args) -> anyhow::Result<LocalPlan> {
+    let c = &args.data.common;
+    let seed = c.seed();
+    let spec = gmm::data_spec(&args.data);
+    let k = gmm::check_k(args.data.k.unwrap_or(DEFAULT_K))?;
+    let prior = args.prior.resolve()?;
+    let Schedule {
+        batch_size,
+        tau,
+        kappa,
+        epochs,
+    } = schedule(&args, c.quick)?;
     let covariance = args.data.covariance.unwrap_or(gmm::Covariance::Full);
     let input = if args.stream {
         check_stream_flags(&args, &spec)?;
@@ -737,24 +760,12 @@ fn prepare_distributed(args: Args) -> anyhow::Result<DistPlan> {
     let spec = gmm::data_spec(d);
     let k = gmm::check_k(d.k.unwrap_or(DEFAULT_K))?;
     let prior = args.prior.resolve()?;
-    let batch_size = args.batch_size.unwrap_or(1000);
-    ensure!(
-        batch_size >= 1,
-        "--batch-size must be at least 1, got {batch_size}"
-    );
-    let tau = args.tau.unwrap_or(1.0);
-    check_range("tau", tau, |v| v > 0.0, "finite and > 0")?;
-    let kappa = args.kappa.unwrap_or(0.7);
-    check_range(
-        "kappa",
+    let Schedule {
+        batch_size,
+        tau,
         kappa,
-        |v| v > 0.5 && v <= 1.0,
-        "in (0.5, 1] (Robbins-Monro)",
-    )?;
-    let epochs = args
-        .epochs
-        .unwrap_or(if c.quick { QUICK_EPOCHS } else { 10 });
-    ensure!(epochs >= 1, "--epochs must be at least 1, got {epochs}");
+        epochs,
+    } = schedule(&args, c.quick)?;
     let covariance = d.covariance.unwrap_or(gmm::Covariance::Full);
     let comm = Comm::init()?;
     let shard = distributed::load_shard(

@@ -538,12 +538,7 @@ fn train_one(
         comm.after_epoch(report.epoch)?;
         if let Some(p) = checkpoint {
             // Process 0 writes; every process learns whether it could.
-            let saved = if comm.is_root() {
-                trainer.save(p).map_err(anyhow::Error::from)
-            } else {
-                Ok(())
-            };
-            comm.agree(saved)?;
+            comm.on_root(|| Ok(trainer.save(p)?))?;
         }
         if cfg.eval_every > 0
             && comm.is_root()

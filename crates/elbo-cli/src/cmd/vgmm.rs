@@ -208,6 +208,32 @@ fn fit_ellipses(fit: &VgmmFit) -> Vec<Ellipse> {
     gmm::ellipses(fit.m_k(), &fit.covariances(), &fit.weights())
 }
 
+/// The fit's part of `metrics.json`, the same for one process and many:
+/// the bound (total, per point, with ln K!, its terms), iterations,
+/// restarts, the prior and the posterior parameters (`n` rows).
+fn record_fit(m: &mut Metrics, fit: &VgmmFit, n: usize) -> anyhow::Result<()> {
+    m.set("bound", fit.elbo())?;
+    m.set("bound_per_point", fit.elbo() / n as f64)?;
+    m.set("bound_with_ln_k_factorial", fit.elbo_with_ln_k_factorial())?;
+    m.set("bound_terms", fit.bound_terms())?;
+    m.set("n_iter", fit.n_iter())?;
+    m.set("converged", fit.converged())?;
+    m.set("restart_bounds", fit.restart_bounds())?;
+    m.set("best_restart", best_restart(fit))?;
+    m.set("prior", gmm::prior_json(fit.prior()))?;
+    match fit.weight_posterior() {
+        WeightPosterior::Dirichlet { alpha } => m.set("alpha_k", alpha.to_vec())?,
+        WeightPosterior::StickBreaking { a, b } => {
+            m.set("stick_a_k", a.to_vec())?;
+            m.set("stick_b_k", b.to_vec())?;
+        }
+    }
+    m.set("beta_k", fit.beta_k().to_vec())?;
+    m.set("nu_k", fit.nu_k().to_vec())?;
+    m.set("m_k", gmm::rows(&fit.m_k().view()))?;
+    Ok(())
+}
+
 /// The first restart with the highest final bound: the one `fit` kept.
 fn best_restart(fit: &VgmmFit) -> u64 {
     let b = fit.restart_bounds();
@@ -307,26 +333,8 @@ impl Prepared for LocalPlan {
         if let Some(h) = heldout {
             self.rows.record_heldout(&mut m, h)?;
         }
-        m.set("bound", fit.elbo())?;
-        m.set("bound_per_point", fit.elbo() / n as f64)?;
-        m.set("bound_with_ln_k_factorial", fit.elbo_with_ln_k_factorial())?;
+        record_fit(&mut m, fit, n)?;
         m.set("collapsed_bound_per_point", collapsed / n as f64)?;
-        m.set("bound_terms", fit.bound_terms())?;
-        m.set("n_iter", fit.n_iter())?;
-        m.set("converged", fit.converged())?;
-        m.set("restart_bounds", fit.restart_bounds())?;
-        m.set("best_restart", restart)?;
-        m.set("prior", gmm::prior_json(fit.prior()))?;
-        match fit.weight_posterior() {
-            WeightPosterior::Dirichlet { alpha } => m.set("alpha_k", alpha.to_vec())?,
-            WeightPosterior::StickBreaking { a, b } => {
-                m.set("stick_a_k", a.to_vec())?;
-                m.set("stick_b_k", b.to_vec())?;
-            }
-        }
-        m.set("beta_k", fit.beta_k().to_vec())?;
-        m.set("nu_k", fit.nu_k().to_vec())?;
-        m.set("m_k", gmm::rows(&fit.m_k().view()))?;
         if self.sweep {
             let by_k: serde_json::Map<String, Value> = fits
                 .iter()
@@ -609,25 +617,7 @@ impl DistPlan {
         m.set("k", k)?;
         m.set("weights", weights.to_vec())?;
         m.set("effective_components", n_eff)?;
-        m.set("bound", fit.elbo())?;
-        m.set("bound_per_point", fit.elbo() / n as f64)?;
-        m.set("bound_with_ln_k_factorial", fit.elbo_with_ln_k_factorial())?;
-        m.set("bound_terms", fit.bound_terms())?;
-        m.set("n_iter", fit.n_iter())?;
-        m.set("converged", fit.converged())?;
-        m.set("restart_bounds", fit.restart_bounds())?;
-        m.set("best_restart", best_restart(&fit))?;
-        m.set("prior", gmm::prior_json(fit.prior()))?;
-        match fit.weight_posterior() {
-            WeightPosterior::Dirichlet { alpha } => m.set("alpha_k", alpha.to_vec())?,
-            WeightPosterior::StickBreaking { a, b } => {
-                m.set("stick_a_k", a.to_vec())?;
-                m.set("stick_b_k", b.to_vec())?;
-            }
-        }
-        m.set("beta_k", fit.beta_k().to_vec())?;
-        m.set("nu_k", fit.nu_k().to_vec())?;
-        m.set("m_k", gmm::rows(&fit.m_k().view()))?;
+        record_fit(&mut m, &fit, n)?;
         self.shard.record(comm, &mut m)?;
         if let Some((it, red)) = per_iter {
             m.set("iteration_seconds", it)?;

@@ -311,7 +311,6 @@ impl Trainer {
             .take()
             .ok_or_else(|| Error::Shape("no model".into()))?;
         let mut pixels = vec![0.0f32; nl * d];
-        let mut eps = vec![0.0f32; cfg.k * b * l];
         for s in 0..steps {
             for (row, &i) in order[s * b..(s + 1) * b].iter().enumerate() {
                 let src = data.image(i);
@@ -330,11 +329,11 @@ impl Trainer {
                 }
             }
             let batch = Batch::new(&pixels, nl, d, cfg.k, likelihood, &self.device);
-            for v in eps.iter_mut() {
-                *v = rng.sample::<f32, _>(rand_distr::StandardNormal);
-            }
+            let eps: Vec<f32> = (0..cfg.k * b * l)
+                .map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal))
+                .collect();
             let noise = if p == 1 {
-                Noise::new(eps.clone(), cfg.k * b, l, &self.device)
+                Noise::new(eps, cfg.k * b, l, &self.device)
             } else {
                 // Rows are sample-major (row j·B + i is sample j of point i).
                 let mut local = Vec::with_capacity(cfg.k * nl * l);

@@ -10,9 +10,9 @@
 
 use super::log::{IterLog, TrainLog};
 use super::mlp::{Adam, clip_norm};
-use super::rollout::{Batch, collect, gae, normalize};
+use super::rollout::{Batch, advantages, check_finite, normalize};
 use crate::env::Env;
-use crate::error::{Error, Result, check};
+use crate::error::{Result, check};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -167,13 +167,17 @@ pub fn train_with<E: Env>(
         } else {
             cfg.lr
         };
-        // ROLLOUT
-        let mut batch = collect(&mut venv, &policy, &theta, cfg.num_steps, &mut rng);
-        bonus(&mut batch)?;
-        // ADVANTAGES (GAE)
-        let values = value.predict(&batch.obs);
-        let next_values = value.predict(&batch.next_obs);
-        let (adv, targets) = gae(&batch, &values, &next_values, cfg.gamma, cfg.lambda);
+        // ROLLOUT, bonus, ADVANTAGES (GAE)
+        let (batch, adv, targets) = advantages(
+            &mut venv,
+            &policy,
+            &theta,
+            cfg.num_steps,
+            &mut rng,
+            bonus,
+            &value,
+            (cfg.gamma, cfg.lambda),
+        )?;
 
         // OPTIMISE the clipped surrogate, eq. (7), on shuffled minibatches
         let mut idx: Vec<usize> = (0..batch_size).collect();
@@ -217,13 +221,7 @@ pub fn train_with<E: Env>(
             }
             value_loss = vl_sum / vl_n as f64;
         }
-        if let Some(bad) = theta.iter().find(|t| !t.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "policy parameter",
-                value: *bad,
-                iteration,
-            });
-        }
+        check_finite(&theta, iteration)?;
         // DIAGNOSTICS: exact mean KL(π_old ‖ π_new) over the batch
         let new = policy.dists(&theta, &batch.obs);
         let kl = (0..batch_size)

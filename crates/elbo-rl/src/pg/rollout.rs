@@ -215,6 +215,41 @@ pub(crate) fn start<E: Env>(
     })
 }
 
+/// One iteration's data for TRPO and PPO: roll out π_θ for `horizon` steps
+/// in every copy, let `bonus` change the rewards (VIME's information gain),
+/// then the GAE advantages and value targets ([`gae`]) under `value`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn advantages<E: Env>(
+    venv: &mut VecEnv<E>,
+    policy: &Policy,
+    theta: &[f64],
+    horizon: usize,
+    rng: &mut impl Rng,
+    bonus: &mut dyn FnMut(&mut Batch) -> crate::error::Result<()>,
+    value: &ValueFn,
+    (gamma, lambda): (f64, f64),
+) -> crate::error::Result<(Batch, Vec<f64>, Vec<f64>)> {
+    let mut batch = collect(venv, policy, theta, horizon, rng);
+    bonus(&mut batch)?;
+    let values = value.predict(&batch.obs);
+    let next_values = value.predict(&batch.next_obs);
+    let (adv, targets) = gae(&batch, &values, &next_values, gamma, lambda);
+    Ok((batch, adv, targets))
+}
+
+/// An error naming the first policy parameter that is not finite (an
+/// update that diverged at `iteration`).
+pub(crate) fn check_finite(theta: &[f64], iteration: usize) -> crate::error::Result<()> {
+    match theta.iter().find(|t| !t.is_finite()) {
+        Some(bad) => Err(crate::error::Error::NonFinite {
+            what: "policy parameter",
+            value: *bad,
+            iteration,
+        }),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

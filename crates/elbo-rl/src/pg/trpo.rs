@@ -14,9 +14,9 @@
 
 use super::log::{IterLog, TrainLog};
 use super::policy::Policy;
-use super::rollout::{Batch, collect, gae, normalize};
+use super::rollout::{Batch, advantages, check_finite, normalize};
 use crate::env::Env;
-use crate::error::{Error, Result, check};
+use crate::error::{Result, check};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -221,13 +221,17 @@ pub fn train_with<E: Env>(
     let ad = policy.act_dim();
 
     for iteration in 0..cfg.iterations {
-        // ROLLOUT
-        let mut batch = collect(&mut venv, &policy, &theta, horizon, &mut rng);
-        bonus(&mut batch)?;
-        // ADVANTAGES (GAE)
-        let values = value.predict(&batch.obs);
-        let next_values = value.predict(&batch.next_obs);
-        let (mut adv, targets) = gae(&batch, &values, &next_values, cfg.gamma, cfg.lambda);
+        // ROLLOUT, bonus, ADVANTAGES (GAE)
+        let (batch, mut adv, targets) = advantages(
+            &mut venv,
+            &policy,
+            &theta,
+            horizon,
+            &mut rng,
+            bonus,
+            &value,
+            (cfg.gamma, cfg.lambda),
+        )?;
         normalize(&mut adv);
         let n = batch.len() as f64;
 
@@ -257,13 +261,7 @@ pub fn train_with<E: Env>(
                 break;
             }
         }
-        if let Some(bad) = theta.iter().find(|t| !t.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "policy parameter",
-                value: *bad,
-                iteration,
-            });
-        }
+        check_finite(&theta, iteration)?;
         // VALUE BASELINE
         let value_loss = value.fit(
             &batch.obs,

@@ -493,16 +493,16 @@ pub struct VimeLog {
     pub vime: Vec<VimeIter>,
 }
 
-/// TRPO + VIME: `pg::trpo::train_with` with the bonus r + η KL/median.
-/// `observe` sees every batch after the bonus (visitation counts).
-pub fn train_trpo<E: Env>(
+/// An algorithm's `train_with` with VIME's bonus r + η KL/median applied to
+/// every batch, `observe` seeing the batch after it (visitation counts).
+fn with_vime<E: Env>(
     env: E,
-    cfg: &TrpoConfig,
     vcfg: &VimeConfig,
     observe: &mut dyn FnMut(&Batch),
+    train_with: impl FnOnce(E, &mut dyn FnMut(&mut Batch) -> Result<()>) -> Result<TrainLog>,
 ) -> Result<VimeLog> {
     let mut vime = Vime::new(env.obs_dim(), env.action_space(), vcfg)?;
-    let train = crate::pg::trpo::train_with(env, cfg, &mut |b: &mut Batch| {
+    let train = train_with(env, &mut |b: &mut Batch| {
         vime.apply(b)?;
         observe(b);
         Ok(())
@@ -513,6 +513,19 @@ pub fn train_trpo<E: Env>(
     })
 }
 
+/// TRPO + VIME: `pg::trpo::train_with` with the bonus r + η KL/median.
+/// `observe` sees every batch after the bonus (visitation counts).
+pub fn train_trpo<E: Env>(
+    env: E,
+    cfg: &TrpoConfig,
+    vcfg: &VimeConfig,
+    observe: &mut dyn FnMut(&Batch),
+) -> Result<VimeLog> {
+    with_vime(env, vcfg, observe, |env, bonus| {
+        crate::pg::trpo::train_with(env, cfg, bonus)
+    })
+}
+
 /// PPO + VIME: `pg::ppo::train_with` with the bonus r + η KL/median.
 pub fn train_ppo<E: Env>(
     env: E,
@@ -520,15 +533,8 @@ pub fn train_ppo<E: Env>(
     vcfg: &VimeConfig,
     observe: &mut dyn FnMut(&Batch),
 ) -> Result<VimeLog> {
-    let mut vime = Vime::new(env.obs_dim(), env.action_space(), vcfg)?;
-    let train = crate::pg::ppo::train_with(env, cfg, &mut |b: &mut Batch| {
-        vime.apply(b)?;
-        observe(b);
-        Ok(())
-    })?;
-    Ok(VimeLog {
-        train,
-        vime: vime.log,
+    with_vime(env, vcfg, observe, |env, bonus| {
+        crate::pg::ppo::train_with(env, cfg, bonus)
     })
 }
 

@@ -188,14 +188,7 @@ pub fn train_epochs(
         trace.push(s.bound);
         progress.update(e + 1, s.bound);
         if let Some(path) = &path {
-            let saved = if comm.is_root() {
-                trainer
-                    .save_checkpoint(path, &trace)
-                    .map_err(anyhow::Error::from)
-            } else {
-                Ok(())
-            };
-            comm.agree(saved)?;
+            comm.on_root(|| Ok(trainer.save_checkpoint(path, &trace)?))?;
         }
     }
     trace.truncate(epochs);
