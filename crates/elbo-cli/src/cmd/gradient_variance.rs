@@ -654,10 +654,7 @@ impl Prepared for Plan {
             metrics,
             figures,
             summary,
-            warnings: Vec::new(),
-            split: None,
-            data_csv: None,
-            extra: Vec::new(),
+            ..ModelRun::default()
         })
     }
 }

@@ -46,8 +46,10 @@ pub struct FigureFile {
     pub svg: String,
 }
 
-/// What a finished model run produced.
-#[derive(Debug, Clone)]
+/// What a finished model run produced. The default (no metrics, nothing
+/// to write) is what a process other than 0 of a distributed run returns:
+/// it took part in the work, process 0 reports.
+#[derive(Debug, Clone, Default)]
 pub struct ModelRun {
     /// The finished `metrics.json`.
     pub metrics: Value,
@@ -94,22 +96,6 @@ impl ModelRun {
         }
         // metrics.json last: a directory holding it is complete.
         dir.write_json(&format!("{prefix}metrics.json"), &self.metrics)
-    }
-}
-
-impl ModelRun {
-    /// What a process other than 0 of a distributed run returns: it took
-    /// part in the training, process 0 reports.
-    pub fn nothing() -> Self {
-        Self {
-            metrics: Value::Null,
-            figures: Vec::new(),
-            summary: Vec::new(),
-            warnings: Vec::new(),
-            split: None,
-            data_csv: None,
-            extra: Vec::new(),
-        }
     }
 }
 

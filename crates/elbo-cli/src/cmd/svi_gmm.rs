@@ -574,10 +574,7 @@ impl LocalPlan {
             metrics,
             figures,
             summary,
-            warnings: Vec::new(),
-            split: None,
-            data_csv: None,
-            extra: Vec::new(),
+            ..ModelRun::default()
         })
     }
 }
@@ -890,10 +887,7 @@ impl DistPlan {
             metrics,
             figures,
             summary,
-            warnings: Vec::new(),
-            split: None,
-            data_csv: None,
-            extra: Vec::new(),
+            ..ModelRun::default()
         })
     }
 }

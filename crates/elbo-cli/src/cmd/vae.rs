@@ -607,7 +607,7 @@ impl Prepared for Plan {
 
         if !self.comm.is_root() {
             // Process 0 evaluates and writes; the others are done.
-            return Ok(ModelRun::nothing());
+            return Ok(ModelRun::default());
         }
 
         // ---- Evaluate.
@@ -863,10 +863,7 @@ impl Prepared for Plan {
             metrics,
             figures,
             summary,
-            warnings: Vec::new(),
-            split: None,
-            data_csv: None,
-            extra: Vec::new(),
+            ..ModelRun::default()
         })
     }
 }

@@ -351,10 +351,7 @@ impl Prepared for Plan {
             metrics: m.finish(start.elapsed().as_secs_f64(), &trace),
             figures,
             summary,
-            warnings: vec![],
-            split: None,
-            data_csv: None,
-            extra: vec![],
+            ..ModelRun::default()
         })
     }
 }

@@ -331,7 +331,7 @@ impl Prepared for Plan {
         };
         if !self.comm.is_root() {
             // Process 0 evaluates and writes; the others are done.
-            return Ok(ModelRun::nothing());
+            return Ok(ModelRun::default());
         }
         let predict = |net: &BayesMlp, s: Sampling| -> anyhow::Result<Scores> {
             let p = predictive_probs(net, &xt, c.test_samples, s, 1000);
@@ -476,10 +476,7 @@ impl Prepared for Plan {
             metrics: m.finish(start.elapsed().as_secs_f64(), &trace),
             figures,
             summary,
-            warnings: vec![],
-            split: None,
-            data_csv: None,
-            extra: vec![],
+            ..ModelRun::default()
         })
     }
 }

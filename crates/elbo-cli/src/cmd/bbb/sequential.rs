@@ -281,10 +281,7 @@ impl Prepared for Plan {
                     fmt_num(kl_exact(&mb, &vb))
                 ),
             ],
-            warnings: vec![],
-            split: None,
-            data_csv: None,
-            extra: vec![],
+            ..ModelRun::default()
         })
     }
 }

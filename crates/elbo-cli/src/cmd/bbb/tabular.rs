@@ -318,10 +318,7 @@ impl Prepared for Plan {
                     fmt_num(mf.variance_ratio)
                 ),
             ],
-            warnings: vec![],
-            split: None,
-            data_csv: None,
-            extra: vec![],
+            ..ModelRun::default()
         })
     }
 }
